@@ -1,0 +1,1 @@
+//! Cluster management commands: setup, doctor, exec, copy, status.

@@ -1,0 +1,1 @@
+//! MPICH-style hostfiles and remote commands through the system OpenSSH.

@@ -1,0 +1,1 @@
+//! Multi-host test bed built from Linux namespaces.
