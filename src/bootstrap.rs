@@ -1,0 +1,164 @@
+//! Starting a rank: learn the job from the process manager and connect to the peers.
+//!
+//! Bootstrap speaks PMI-1 as a client, so it works under `bramble run` and
+//! under MPICH's `mpiexec` alike: it gets its rank and size, the job secret
+//! (from the launcher, or made by rank 0 when the launcher has none),
+//! publishes where it listens, meets the others in a PMI barrier, and opens
+//! the authenticated connections. Without a launcher it is a job of size 1.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use bramble_pmi::Client;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::transport::handshake::Secret;
+use crate::transport::tcp::{Endpoint, Listener, TcpTransport};
+use crate::transport::Transport;
+
+/// PMI key under which the launcher (or rank 0) publishes the job secret.
+pub const SECRET_KEY: &str = "bramble-secret";
+
+/// Where rank `rank` publishes its node identity and endpoint.
+fn endpoint_key(rank: usize) -> String {
+    format!("bramble-ep-{rank}")
+}
+
+/// Builds the engine of this process.
+pub(crate) fn start() -> Result<Engine> {
+    let Some(mut pmi) = Client::from_env()? else {
+        return Ok(Engine::new(0, 1, Vec::new(), vec![None]));
+    };
+    let rank = pmi.rank();
+    let size = pmi.size();
+
+    let mut secret = match pmi.get(SECRET_KEY)? {
+        Some(hex) => Some(Secret::from_hex(&hex).map_err(Error::Bootstrap)?),
+        None if rank == 0 => {
+            let fresh = Secret::generate().map_err(Error::Bootstrap)?;
+            pmi.put(SECRET_KEY, &fresh.to_hex())?;
+            Some(fresh)
+        }
+        None => None,
+    };
+
+    let listener = Listener::open()?;
+    let port = listener.port()?;
+    let node = node_identity();
+    let mine = Endpoint {
+        addresses: local_addresses()
+            .into_iter()
+            .map(|ip| SocketAddr::new(ip, port))
+            .collect(),
+    };
+    pmi.put(&endpoint_key(rank), &format!("{node}|{}", mine.encode()))?;
+    pmi.barrier()?;
+
+    if secret.is_none() {
+        let hex = pmi
+            .get(SECRET_KEY)?
+            .ok_or_else(|| Error::Bootstrap("rank 0 did not publish the job secret".to_string()))?;
+        secret = Some(Secret::from_hex(&hex).map_err(Error::Bootstrap)?);
+    }
+    let secret = secret.ok_or_else(|| Error::Bootstrap("no job secret".to_string()))?;
+
+    let mut endpoints = Vec::with_capacity(size);
+    for peer in 0..size {
+        if peer == rank {
+            endpoints.push(None);
+            continue;
+        }
+        let value = pmi
+            .get(&endpoint_key(peer))?
+            .ok_or_else(|| Error::Bootstrap(format!("rank {peer} did not publish its address")))?;
+        let (their_node, addresses) = value.split_once('|').ok_or_else(|| {
+            Error::Bootstrap(format!(
+                "rank {peer} published a malformed address {value:?}"
+            ))
+        })?;
+        let mut endpoint = Endpoint::decode(addresses)?;
+        if their_node == node {
+            // Same host: loopback always works and skips the NIC.
+            let port = endpoint
+                .addresses
+                .first()
+                .map(SocketAddr::port)
+                .unwrap_or(0);
+            endpoint.addresses = vec![SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)];
+        }
+        endpoints.push(Some(endpoint));
+    }
+
+    let tcp = TcpTransport::establish(rank, &endpoints, listener, &secret)?;
+    let route = (0..size).map(|peer| (peer != rank).then_some(0)).collect();
+    let transports: Vec<Box<dyn Transport>> = vec![Box::new(tcp)];
+    let mut engine = Engine::new(rank, size, transports, route);
+    engine.set_on_close(Box::new(move || pmi.finalize().map_err(Error::from)));
+    Ok(engine)
+}
+
+/// Identifies the host this process runs on, even for "hosts" that share a
+/// kernel (containers, network namespaces): boot id, host name and network
+/// namespace must all agree.
+fn node_identity() -> String {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+    let netns = std::fs::read_link("/proc/self/ns/net")
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let raw = format!("{}/{}/{}", boot.trim(), host_name(), netns);
+    raw.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.:/[]".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// This host's name, as `MPI_Get_processor_name` reports it.
+pub(crate) fn host_name() -> String {
+    let mut buffer = [0u8; 256];
+    // SAFETY: the buffer is valid for its whole length; gethostname NUL-terminates
+    // within it or truncates, and we stop at the first NUL either way.
+    let status = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
+    if status != 0 {
+        return "localhost".to_string();
+    }
+    let end = buffer.iter().position(|&b| b == 0).unwrap_or(buffer.len());
+    String::from_utf8_lossy(&buffer[..end]).into_owned()
+}
+
+/// The IPv4 addresses of this host's non-loopback interfaces, or loopback when
+/// there are none.
+fn local_addresses() -> Vec<IpAddr> {
+    let mut found = Vec::new();
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `list` with a linked list we walk read-only and
+    // free exactly once with freeifaddrs.
+    unsafe {
+        if libc::getifaddrs(&mut list) == 0 {
+            let mut cursor = list;
+            while !cursor.is_null() {
+                let entry = &*cursor;
+                if !entry.ifa_addr.is_null()
+                    && i32::from((*entry.ifa_addr).sa_family) == libc::AF_INET
+                    && entry.ifa_flags & libc::IFF_UP as u32 != 0
+                {
+                    let address = &*(entry.ifa_addr as *const libc::sockaddr_in);
+                    let ip = Ipv4Addr::from(u32::from_be(address.sin_addr.s_addr));
+                    if !ip.is_loopback() {
+                        found.push(IpAddr::V4(ip));
+                    }
+                }
+                cursor = entry.ifa_next;
+            }
+            libc::freeifaddrs(list);
+        }
+    }
+    if found.is_empty() {
+        found.push(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+    found
+}

@@ -1,0 +1,333 @@
+//! The progress engine: moves bytes, matches messages to receives, and waits.
+//!
+//! One engine per process, shared by every communicator. It routes each peer
+//! to one transport, and keeps MPI's matching rules: a message goes to the
+//! earliest posted receive whose (communicator, source, tag) it fits, else it
+//! waits in the unexpected queue, which receives search in arrival order. As
+//! every transport keeps one pair's frames in order, messages between a pair
+//! with the same tag never overtake each other.
+//!
+//! Waiting spins briefly (a message often arrives within microseconds), then
+//! sleeps in `poll(2)` on the transports' descriptors, so an idle rank does not
+//! burn a core that another rank on the same host needs.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::transport::{frame::KIND_DATA, tcp::poll, Event, Header, Transport};
+
+/// How long a waiting rank polls before it goes to sleep.
+const SPIN: Duration = Duration::from_micros(50);
+/// Longest single sleep; bounded so a lost peer is noticed even without an event.
+const SLEEP_MS: i32 = 200;
+
+/// A message that has arrived, with its envelope in world ranks.
+#[derive(Debug)]
+pub(crate) struct Incoming {
+    pub source: usize,
+    pub context: u32,
+    pub tag: u32,
+    pub type_tag: u64,
+    pub payload: Vec<u8>,
+}
+
+/// Which messages a receive accepts. `None` means any.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pattern {
+    pub context: u32,
+    pub source: Option<usize>,
+    pub tag: Option<u32>,
+}
+
+impl Pattern {
+    fn matches(&self, message: &Incoming) -> bool {
+        message.context == self.context
+            && self.source.is_none_or(|s| s == message.source)
+            && self.tag.is_none_or(|t| t == message.tag)
+    }
+}
+
+/// Identifies a posted receive.
+pub(crate) type RecvId = u64;
+
+pub(crate) struct Engine {
+    rank: usize,
+    size: usize,
+    transports: Vec<Box<dyn Transport>>,
+    /// `route[peer]`: index into `transports`, `None` for this rank itself.
+    route: Vec<Option<usize>>,
+    unexpected: VecDeque<Incoming>,
+    /// Receives waiting for a message, oldest first.
+    posted: Vec<(RecvId, Pattern)>,
+    /// Receives whose message has arrived but was not yet taken.
+    matched: HashMap<RecvId, Incoming>,
+    next_recv: RecvId,
+    /// Why each peer is gone, if it is.
+    lost: Vec<Option<String>>,
+    events: Vec<Event>,
+    on_close: Option<Box<dyn FnOnce() -> Result<()>>>,
+}
+
+impl Engine {
+    pub(crate) fn new(
+        rank: usize,
+        size: usize,
+        transports: Vec<Box<dyn Transport>>,
+        route: Vec<Option<usize>>,
+    ) -> Engine {
+        Engine {
+            rank,
+            size,
+            transports,
+            route,
+            unexpected: VecDeque::new(),
+            posted: Vec::new(),
+            matched: HashMap::new(),
+            next_recv: 0,
+            lost: vec![None; size],
+            events: Vec::new(),
+            on_close: None,
+        }
+    }
+
+    /// Runs `finish` after the transports are closed (the PMI `finalize`).
+    pub(crate) fn set_on_close(&mut self, finish: Box<dyn FnOnce() -> Result<()>>) {
+        self.on_close = Some(finish);
+    }
+
+    pub(crate) fn rank(&self) -> usize {
+        self.rank
+    }
+
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Starts sending a message; returns once it is written or queued.
+    pub(crate) fn send(
+        &mut self,
+        dest: usize,
+        context: u32,
+        tag: u32,
+        type_tag: u64,
+        payload: &[u8],
+    ) -> Result<()> {
+        if dest == self.rank {
+            self.deliver(Incoming {
+                source: dest,
+                context,
+                tag,
+                type_tag,
+                payload: payload.to_vec(),
+            });
+            return Ok(());
+        }
+        let transport = self.transport_of(dest)?;
+        let header = Header {
+            len: payload.len() as u64,
+            type_tag,
+            context,
+            tag,
+            source: self.rank as u32,
+            kind: KIND_DATA,
+        };
+        self.transports[transport].send(dest, header, payload)
+    }
+
+    /// Waits until everything sent to `dest` has left this process.
+    pub(crate) fn wait_flushed(&mut self, dest: usize) -> Result<()> {
+        if dest == self.rank {
+            return Ok(());
+        }
+        let transport = self.transport_of(dest)?;
+        self.wait_until(|engine| {
+            if engine.transports[transport].is_flushed(dest) {
+                return Ok(Some(()));
+            }
+            engine.check_alive(dest).map(|()| None)
+        })
+    }
+
+    /// Posts a receive; the message may already be here.
+    pub(crate) fn post(&mut self, pattern: Pattern) -> RecvId {
+        let id = self.next_recv;
+        self.next_recv += 1;
+        match self.unexpected.iter().position(|m| pattern.matches(m)) {
+            Some(index) => {
+                if let Some(message) = self.unexpected.remove(index) {
+                    self.matched.insert(id, message);
+                }
+            }
+            None => self.posted.push((id, pattern)),
+        }
+        id
+    }
+
+    /// The message of a posted receive, if it has arrived (makes progress first).
+    pub(crate) fn test(&mut self, id: RecvId) -> Result<Option<Incoming>> {
+        self.progress()?;
+        self.take_or_fail(id)
+    }
+
+    /// Blocks until the posted receive `id` has its message.
+    pub(crate) fn wait(&mut self, id: RecvId) -> Result<Incoming> {
+        self.wait_until(|engine| engine.take_or_fail(id))
+    }
+
+    /// Withdraws a posted receive. A message already matched to it goes back
+    /// to the front of the unexpected queue, so it is not lost.
+    pub(crate) fn cancel(&mut self, id: RecvId) {
+        self.posted.retain(|(posted, _)| *posted != id);
+        if let Some(message) = self.matched.remove(&id) {
+            self.unexpected.push_front(message);
+        }
+    }
+
+    /// The envelope of the first unexpected message fitting `pattern`, if any.
+    pub(crate) fn probe(&mut self, pattern: Pattern) -> Result<Option<(usize, u32, usize)>> {
+        self.progress()?;
+        Ok(self
+            .unexpected
+            .iter()
+            .find(|m| pattern.matches(m))
+            .map(|m| (m.source, m.tag, m.payload.len())))
+    }
+
+    /// Blocks until a message fitting `pattern` is available, without receiving it.
+    pub(crate) fn wait_probe(&mut self, pattern: Pattern) -> Result<(usize, u32, usize)> {
+        self.wait_until(|engine| {
+            if let Some(found) = engine
+                .unexpected
+                .iter()
+                .find(|m| pattern.matches(m))
+                .map(|m| (m.source, m.tag, m.payload.len()))
+            {
+                return Ok(Some(found));
+            }
+            match pattern.source {
+                Some(source) => engine.check_alive(source).map(|()| None),
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn take_or_fail(&mut self, id: RecvId) -> Result<Option<Incoming>> {
+        if let Some(message) = self.matched.remove(&id) {
+            return Ok(Some(message));
+        }
+        let source = self
+            .posted
+            .iter()
+            .find(|(posted, _)| *posted == id)
+            .and_then(|(_, pattern)| pattern.source);
+        if let Some(source) = source {
+            if let Err(error) = self.check_alive(source) {
+                self.cancel(id);
+                return Err(error);
+            }
+        }
+        Ok(None)
+    }
+
+    fn check_alive(&self, peer: usize) -> Result<()> {
+        match &self.lost[peer] {
+            Some(reason) => Err(Error::PeerLost {
+                peer,
+                reason: reason.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn transport_of(&self, peer: usize) -> Result<usize> {
+        match self.route.get(peer) {
+            Some(Some(index)) => Ok(*index),
+            _ => Err(Error::RankOutOfRange {
+                rank: peer,
+                size: self.size,
+            }),
+        }
+    }
+
+    /// Reads and writes whatever every transport can without blocking.
+    pub(crate) fn progress(&mut self) -> Result<()> {
+        let mut events = std::mem::take(&mut self.events);
+        for transport in &mut self.transports {
+            transport.progress(&mut events)?;
+        }
+        for event in events.drain(..) {
+            match event {
+                Event::Message(header, payload) => self.deliver(Incoming {
+                    source: header.source as usize,
+                    context: header.context,
+                    tag: header.tag,
+                    type_tag: header.type_tag,
+                    payload,
+                }),
+                Event::Lost { peer, reason } => {
+                    if let Some(slot) = self.lost.get_mut(peer) {
+                        slot.get_or_insert(reason);
+                    }
+                }
+            }
+        }
+        self.events = events;
+        Ok(())
+    }
+
+    fn deliver(&mut self, message: Incoming) {
+        match self.posted.iter().position(|(_, p)| p.matches(&message)) {
+            Some(index) => {
+                let (id, _) = self.posted.remove(index);
+                self.matched.insert(id, message);
+            }
+            None => self.unexpected.push_back(message),
+        }
+    }
+
+    /// Makes progress until `check` returns a value: spins for a moment, then
+    /// sleeps on the transports' descriptors.
+    pub(crate) fn wait_until<T>(
+        &mut self,
+        mut check: impl FnMut(&mut Engine) -> Result<Option<T>>,
+    ) -> Result<T> {
+        let spin_until = Instant::now() + SPIN;
+        let mut fds = Vec::new();
+        loop {
+            self.progress()?;
+            if let Some(value) = check(self)? {
+                return Ok(value);
+            }
+            if Instant::now() < spin_until {
+                std::hint::spin_loop();
+                continue;
+            }
+            fds.clear();
+            for transport in &self.transports {
+                transport.wait_fds(&mut fds);
+            }
+            if fds.is_empty() {
+                return Err(Error::InvalidArgument(
+                    "this operation would wait forever: no other rank can answer it".to_string(),
+                ));
+            }
+            poll(&mut fds, SLEEP_MS);
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        for transport in &mut self.transports {
+            if let Err(error) = transport.close() {
+                eprintln!("bramble: rank {}: closing connections: {error}", self.rank);
+            }
+        }
+        if let Some(finish) = self.on_close.take() {
+            if let Err(error) = finish() {
+                eprintln!("bramble: rank {}: finalize: {error}", self.rank);
+            }
+        }
+    }
+}

@@ -1,0 +1,538 @@
+//! Messages between ranks over TCP: the transport between hosts.
+//!
+//! Every pair of ranks shares one authenticated connection (see
+//! [`handshake`](super::handshake)), set up when the job starts: each rank
+//! connects to every lower rank and accepts the higher ones. Sockets are
+//! non-blocking; frames that cannot be written at once are queued and go out
+//! in order during `progress`, which also reads whatever has arrived. Because
+//! a rank always keeps reading while it waits to write, two ranks sending
+//! large messages to each other cannot deadlock.
+//!
+//! The listening socket stays open for the whole job on a background thread,
+//! so a stranger's connection is refused and logged without disturbing the job.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::frame::{Header, HEADER_LEN};
+use super::handshake::{accept_side, connect_side, Secret};
+use super::{Event, Transport};
+use crate::error::{Error, Result};
+
+/// How long a rank waits for all its connections when the job starts.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one connection attempt to one address may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Size of each connection's read buffer; larger payloads are read in place.
+const READ_BUFFER: usize = 256 * 1024;
+
+/// The TCP links of one rank to the peers it reaches over TCP.
+pub(crate) struct TcpTransport {
+    links: Vec<Option<Link>>,
+}
+
+/// Where a rank listens, as published to the other ranks.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoint {
+    pub addresses: Vec<SocketAddr>,
+}
+
+impl Endpoint {
+    /// `ip:port,ip:port` (IPv6 addresses in brackets).
+    pub(crate) fn encode(&self) -> String {
+        let parts: Vec<String> = self.addresses.iter().map(|a| a.to_string()).collect();
+        parts.join(",")
+    }
+
+    pub(crate) fn decode(text: &str) -> Result<Endpoint> {
+        let addresses = text
+            .split(',')
+            .map(|part| {
+                part.parse().map_err(|_| {
+                    Error::Bootstrap(format!("a rank published an unreadable address {part:?}"))
+                })
+            })
+            .collect::<Result<Vec<SocketAddr>>>()?;
+        Ok(Endpoint { addresses })
+    }
+}
+
+/// A listening socket, opened before the addresses are exchanged.
+pub(crate) struct Listener {
+    socket: TcpListener,
+}
+
+impl Listener {
+    pub(crate) fn open() -> Result<Listener> {
+        let socket = TcpListener::bind("0.0.0.0:0")
+            .map_err(|e| Error::Bootstrap(format!("cannot open a listening TCP socket: {e}")))?;
+        Ok(Listener { socket })
+    }
+
+    pub(crate) fn port(&self) -> Result<u16> {
+        self.socket
+            .local_addr()
+            .map(|a| a.port())
+            .map_err(|e| Error::Bootstrap(format!("listening socket has no address: {e}")))
+    }
+}
+
+impl TcpTransport {
+    /// Connects this rank to each rank in `peers` (their endpoints indexed by
+    /// world rank; `None` for ranks reached otherwise), proving the job secret.
+    pub(crate) fn establish(
+        my_rank: usize,
+        endpoints: &[Option<Endpoint>],
+        listener: Listener,
+        secret: &Secret,
+    ) -> Result<TcpTransport> {
+        let size = endpoints.len();
+        let (accepted_tx, accepted_rx) = mpsc::channel();
+        spawn_acceptor(listener.socket, secret.clone(), my_rank, size, accepted_tx)?;
+
+        let mut links: Vec<Option<Link>> = (0..size).map(|_| None).collect();
+        for (peer, endpoint) in endpoints.iter().enumerate().take(my_rank) {
+            if let Some(endpoint) = endpoint {
+                let stream = connect_to(my_rank, peer, endpoint, secret)?;
+                links[peer] = Some(Link::new(peer, stream)?);
+            }
+        }
+        let expected = endpoints
+            .iter()
+            .enumerate()
+            .skip(my_rank + 1)
+            .filter(|(_, e)| e.is_some())
+            .count();
+        receive_accepted(&mut links, expected, &accepted_rx, endpoints)?;
+        Ok(TcpTransport { links })
+    }
+
+    fn link(&mut self, peer: usize) -> Result<&mut Link> {
+        match self.links.get_mut(peer) {
+            Some(Some(link)) if !link.lost => Ok(link),
+            Some(Some(_)) => Err(Error::PeerLost {
+                peer,
+                reason: "its connection closed (did it exit or crash?)".to_string(),
+            }),
+            _ => Err(Error::Protocol {
+                peer,
+                reason: "no TCP link to this rank".to_string(),
+            }),
+        }
+    }
+}
+
+/// Hands authenticated connections from higher ranks to the main thread, and
+/// rejects (and logs) every connection that cannot prove it belongs to the job.
+fn spawn_acceptor(
+    socket: TcpListener,
+    secret: Secret,
+    my_rank: usize,
+    size: usize,
+    accepted: Sender<(usize, TcpStream)>,
+) -> Result<()> {
+    thread::Builder::new()
+        .name("bramble-accept".to_string())
+        .spawn(move || {
+            for stream in socket.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let from = stream
+                    .peer_addr()
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|_| "an unknown address".to_string());
+                match accept_side(&mut stream, &secret, my_rank as u32, size) {
+                    Ok(peer) if (peer as usize) > my_rank => {
+                        if accepted.send((peer as usize, stream)).is_err() {
+                            eprintln!(
+                                "bramble: rank {my_rank}: refused a late connection from rank {peer} at {from}"
+                            );
+                        }
+                    }
+                    Ok(peer) => eprintln!(
+                        "bramble: rank {my_rank}: refused a connection from rank {peer} at {from}: lower ranks are connected to, not accepted"
+                    ),
+                    Err(reason) => eprintln!(
+                        "bramble: rank {my_rank}: refused a connection from {from}: {reason}"
+                    ),
+                }
+            }
+        })
+        .map(drop)
+        .map_err(|e| Error::Bootstrap(format!("cannot start the connection acceptor: {e}")))
+}
+
+fn receive_accepted(
+    links: &mut [Option<Link>],
+    mut expected: usize,
+    accepted: &Receiver<(usize, TcpStream)>,
+    endpoints: &[Option<Endpoint>],
+) -> Result<()> {
+    let deadline = Instant::now() + SETUP_TIMEOUT;
+    while expected > 0 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match accepted.recv_timeout(left) {
+            Ok((peer, stream)) => {
+                if links[peer].is_some() || endpoints[peer].is_none() {
+                    eprintln!("bramble: refused a second connection from rank {peer}");
+                    continue;
+                }
+                links[peer] = Some(Link::new(peer, stream)?);
+                expected -= 1;
+            }
+            Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
+                let missing: Vec<String> = links
+                    .iter()
+                    .enumerate()
+                    .filter(|(peer, link)| link.is_none() && endpoints[*peer].is_some())
+                    .map(|(peer, _)| peer.to_string())
+                    .collect();
+                return Err(Error::Bootstrap(format!(
+                    "ranks {} did not connect within {}s: is a firewall blocking TCP between the hosts?",
+                    missing.join(", "),
+                    SETUP_TIMEOUT.as_secs()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn connect_to(
+    my_rank: usize,
+    peer: usize,
+    endpoint: &Endpoint,
+    secret: &Secret,
+) -> Result<TcpStream> {
+    let mut failures = Vec::new();
+    for address in &endpoint.addresses {
+        match TcpStream::connect_timeout(address, CONNECT_TIMEOUT) {
+            Ok(mut stream) => {
+                match connect_side(&mut stream, secret, my_rank as u32, peer as u32) {
+                    Ok(()) => return Ok(stream),
+                    Err(reason) => failures.push(format!("{address}: {reason}")),
+                }
+            }
+            Err(e) => failures.push(format!("{address}: {e}")),
+        }
+    }
+    Err(Error::Bootstrap(format!(
+        "rank {my_rank} cannot reach rank {peer} ({}): check that the hosts can reach each other over TCP",
+        failures.join("; ")
+    )))
+}
+
+impl Transport for TcpTransport {
+    fn send(&mut self, peer: usize, header: Header, payload: &[u8]) -> Result<()> {
+        let link = self.link(peer)?;
+        link.send(header, payload).map_err(|e| link.fail(e))
+    }
+
+    fn is_flushed(&self, peer: usize) -> bool {
+        match self.links.get(peer) {
+            Some(Some(link)) => link.outgoing.is_empty() || link.lost,
+            _ => true,
+        }
+    }
+
+    fn progress(&mut self, events: &mut Vec<Event>) -> Result<()> {
+        for link in self.links.iter_mut().flatten() {
+            if link.lost {
+                continue;
+            }
+            let result = link.flush().and_then(|()| link.read_available(events));
+            if let Err(e) = result {
+                let error = link.fail(e);
+                events.push(Event::Lost {
+                    peer: link.peer,
+                    reason: error.to_string(),
+                });
+            } else if link.lost {
+                events.push(Event::Lost {
+                    peer: link.peer,
+                    reason: "its connection closed (did it exit or crash?)".to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn wait_fds(&self, fds: &mut Vec<libc::pollfd>) {
+        for link in self.links.iter().flatten().filter(|l| !l.lost) {
+            let mut events = libc::POLLIN;
+            if !link.outgoing.is_empty() {
+                events |= libc::POLLOUT;
+            }
+            fds.push(libc::pollfd {
+                fd: link.stream.as_raw_fd(),
+                events,
+                revents: 0,
+            });
+        }
+    }
+
+    fn close(&mut self) -> Result<()> {
+        // Everything we sent must leave before we say goodbye.
+        loop {
+            let mut ignored = Vec::new();
+            self.progress(&mut ignored)?;
+            if self
+                .links
+                .iter()
+                .flatten()
+                .all(|l| l.lost || l.outgoing.is_empty())
+            {
+                break;
+            }
+            let mut fds = Vec::new();
+            self.wait_fds(&mut fds);
+            poll(&mut fds, 100);
+        }
+        for link in self.links.iter_mut().flatten() {
+            let _ = link.stream.shutdown(std::net::Shutdown::Write);
+        }
+        // Read until every peer has closed too: closing a socket with unread
+        // data would reset the connection and could destroy what the peer
+        // has not yet read from us.
+        loop {
+            let mut ignored = Vec::new();
+            self.progress(&mut ignored)?;
+            if self.links.iter().flatten().all(|l| l.lost) {
+                return Ok(());
+            }
+            let mut fds = Vec::new();
+            self.wait_fds(&mut fds);
+            poll(&mut fds, 100);
+        }
+    }
+}
+
+/// `poll(2)` on `fds` for at most `timeout_ms`; interruptions count as wake-ups.
+pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) {
+    // SAFETY: `fds` is a valid, exclusively borrowed array of pollfd.
+    unsafe {
+        libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms);
+    }
+}
+
+/// One connection to one peer.
+struct Link {
+    peer: usize,
+    stream: TcpStream,
+    /// Bytes waiting to be written, oldest first; the front may be partly written.
+    outgoing: VecDeque<Vec<u8>>,
+    written_of_front: usize,
+    reader: FrameReader,
+    lost: bool,
+}
+
+impl Link {
+    fn new(peer: usize, stream: TcpStream) -> Result<Link> {
+        stream
+            .set_nodelay(true)
+            .and_then(|()| stream.set_nonblocking(true))
+            .map_err(|e| Error::io(peer, e))?;
+        Ok(Link {
+            peer,
+            stream,
+            outgoing: VecDeque::new(),
+            written_of_front: 0,
+            reader: FrameReader::new(),
+            lost: false,
+        })
+    }
+
+    fn fail(&mut self, error: io::Error) -> Error {
+        self.lost = true;
+        self.outgoing.clear();
+        Error::PeerLost {
+            peer: self.peer,
+            reason: format!("its connection failed: {error}"),
+        }
+    }
+
+    /// Writes straight from the caller's buffers when nothing is queued, and
+    /// copies only what the kernel would not take.
+    fn send(&mut self, header: Header, payload: &[u8]) -> io::Result<()> {
+        let head = bytemuck::bytes_of(&header);
+        let mut done = 0;
+        if self.outgoing.is_empty() {
+            done = write_vectored_nonblocking(&mut self.stream, head, payload)?;
+        }
+        let total = HEADER_LEN + payload.len();
+        if done < total {
+            let mut rest = Vec::with_capacity(total - done);
+            if done < HEADER_LEN {
+                rest.extend_from_slice(&head[done..]);
+                rest.extend_from_slice(payload);
+            } else {
+                rest.extend_from_slice(&payload[done - HEADER_LEN..]);
+            }
+            self.outgoing.push_back(rest);
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        while let Some(front) = self.outgoing.front() {
+            match self.stream.write(&front[self.written_of_front..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.written_of_front += n;
+                    if self.written_of_front == front.len() {
+                        self.outgoing.pop_front();
+                        self.written_of_front = 0;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn read_available(&mut self, events: &mut Vec<Event>) -> io::Result<()> {
+        match self.reader.read_from(&mut self.stream, self.peer, events)? {
+            ReadOutcome::Open => Ok(()),
+            ReadOutcome::Closed => {
+                self.lost = true;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Writes header and payload with one `writev`, as much as the kernel takes now.
+fn write_vectored_nonblocking(
+    stream: &mut TcpStream,
+    head: &[u8],
+    payload: &[u8],
+) -> io::Result<usize> {
+    let mut done = 0;
+    let total = head.len() + payload.len();
+    while done < total {
+        let slices: [IoSlice; 2] = if done < head.len() {
+            [IoSlice::new(&head[done..]), IoSlice::new(payload)]
+        } else {
+            [
+                IoSlice::new(&payload[done - head.len()..]),
+                IoSlice::new(&[]),
+            ]
+        };
+        match stream.write_vectored(&slices) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+enum ReadOutcome {
+    Open,
+    Closed,
+}
+
+/// Cuts a byte stream into frames. Small frames are parsed out of a shared
+/// buffer; a large payload gets its own allocation and is read into it directly.
+struct FrameReader {
+    buffer: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// A large message being read in place: its header, payload and bytes so far.
+    partial: Option<(Header, Vec<u8>, usize)>,
+}
+
+impl FrameReader {
+    fn new() -> Self {
+        FrameReader {
+            buffer: vec![0; READ_BUFFER],
+            start: 0,
+            end: 0,
+            partial: None,
+        }
+    }
+
+    fn read_from(
+        &mut self,
+        stream: &mut TcpStream,
+        peer: usize,
+        events: &mut Vec<Event>,
+    ) -> io::Result<ReadOutcome> {
+        loop {
+            if let Some((header, mut payload, mut filled)) = self.partial.take() {
+                match stream.read(&mut payload[filled..]) {
+                    Ok(0) => return Ok(ReadOutcome::Closed),
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.partial = Some((header, payload, filled));
+                        return Ok(ReadOutcome::Open);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+                if filled == payload.len() {
+                    events.push(Event::Message(header, payload));
+                } else {
+                    self.partial = Some((header, payload, filled));
+                }
+                continue;
+            }
+            self.parse_buffered(peer, events)?;
+            if self.partial.is_some() {
+                continue;
+            }
+            if self.start > 0 {
+                self.buffer.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+            match stream.read(&mut self.buffer[self.end..]) {
+                Ok(0) => return Ok(ReadOutcome::Closed),
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(ReadOutcome::Open),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Emits every whole frame in the buffer; starts an in-place read for a
+    /// payload too large to fit.
+    fn parse_buffered(&mut self, peer: usize, events: &mut Vec<Event>) -> io::Result<()> {
+        while self.end - self.start >= HEADER_LEN {
+            let header: Header =
+                bytemuck::pod_read_unaligned(&self.buffer[self.start..self.start + HEADER_LEN]);
+            header
+                .check(peer)
+                .map_err(|reason| io::Error::new(io::ErrorKind::InvalidData, reason))?;
+            let len = header.len as usize;
+            let available = self.end - self.start - HEADER_LEN;
+            let body = self.start + HEADER_LEN;
+            if available >= len {
+                events.push(Event::Message(
+                    header,
+                    self.buffer[body..body + len].to_vec(),
+                ));
+                self.start = body + len;
+            } else if HEADER_LEN + len > self.buffer.len() {
+                let mut payload = vec![0u8; len];
+                payload[..available].copy_from_slice(&self.buffer[body..self.end]);
+                self.start = 0;
+                self.end = 0;
+                self.partial = Some((header, payload, available));
+                return Ok(());
+            } else {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+}
