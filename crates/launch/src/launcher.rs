@@ -1,0 +1,608 @@
+//! The launcher: runs a job across its nodes and decides how it ended.
+//!
+//! It starts one proxy per node (see [`bootstrap`](crate::bootstrap)), checks
+//! that every node can run the program before any rank starts, then relays:
+//! output to the terminal, PMI barriers between nodes, stdin to rank 0. The
+//! first rank that fails, a lost node or a Ctrl-C ends the whole job at once;
+//! the launcher waits until every proxy has ended its ranks, prints one line
+//! saying who failed and why, and exits with that rank's status.
+
+use std::io::{self, Read};
+use std::process::{Child, ChildStdin};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::bootstrap::{is_local, start_proxy};
+use crate::output::write_lines;
+use crate::plan::{map_ranks, JobSpec};
+use crate::protocol::{read_message, write_message, FromProxy, NodePlan, Stream, ToProxy};
+use crate::proxy::host_name;
+use crate::rank::signal_name;
+
+/// How often the launcher tells proxies it is alive.
+const HEARTBEAT: Duration = Duration::from_secs(1);
+/// Silence after which a node counts as lost (and after which a proxy ends
+/// its ranks on its own).
+const SILENCE_LIMIT: Duration = Duration::from_secs(5);
+/// How long proxies get to end their ranks before the launcher stops waiting.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
+/// How long a node may take to start its proxy and check the program.
+const PREPARE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Exit status when a node could not run its part (program missing, ssh failed).
+const EXIT_CANNOT_START: i32 = 127;
+/// Exit status when a node was lost mid-job.
+const EXIT_NODE_LOST: i32 = 255;
+
+/// Environment variables that describe the launcher's own session and must
+/// not be copied into ranks.
+const PRIVATE_ENV: &[&str] = &[
+    "HOSTNAME",
+    "PWD",
+    "OLDPWD",
+    "SHLVL",
+    "_",
+    "SSH_CLIENT",
+    "SSH_CONNECTION",
+    "SSH_TTY",
+    "SSH_AUTH_SOCK",
+    "DISPLAY",
+    "PMI_FD",
+    "PMI_RANK",
+    "PMI_SIZE",
+    "PMI_PORT",
+    "PMI_ID",
+];
+
+enum Event {
+    Proxy { node: usize, message: FromProxy },
+    ProxyClosed { node: usize, error: Option<String> },
+    ProxyStderr { node: usize, line: String },
+    Stdin(Vec<u8>),
+    StdinClosed,
+    Signal(i32),
+}
+
+struct Node {
+    host: String,
+    ranks: Vec<usize>,
+    child: Child,
+    control: Option<ChildStdin>,
+    hostname: Option<String>,
+    ready: bool,
+    done: bool,
+    in_barrier: bool,
+    last_heard: Instant,
+    /// Last lines the proxy (or ssh) wrote to stderr, to explain a failure.
+    stderr_tail: Vec<String>,
+}
+
+impl Node {
+    fn tell(&mut self, message: &ToProxy) {
+        if let Some(control) = self.control.as_mut() {
+            if write_message(control, message).is_err() {
+                self.control = None;
+            }
+        }
+    }
+
+    fn display_name(&self) -> &str {
+        self.hostname.as_deref().unwrap_or(&self.host)
+    }
+}
+
+/// How the job ended: the status to exit with and the line explaining it.
+#[derive(Debug)]
+struct Ending {
+    code: i32,
+    message: String,
+}
+
+/// Runs the job; returns the exit status for `bramble run`.
+pub fn run(spec: &JobSpec) -> Result<i32, String> {
+    let layout = map_ranks(&spec.hosts, spec.ranks)?;
+    let (events, inbox) = mpsc::channel();
+    watch_signals(events.clone())?;
+    let own_name = host_name();
+    let plans = node_plans(spec, &layout)?;
+
+    let mut nodes = Vec::with_capacity(plans.len());
+    for (index, plan) in plans.iter().enumerate() {
+        let local = is_local(&plan.host, &own_name);
+        let mut child = match start_proxy(&plan.host, local, &spec.ssh) {
+            Ok(child) => child,
+            Err(message) => {
+                shut_down_all(&mut nodes);
+                return Err(message);
+            }
+        };
+        let control = child.stdin.take();
+        if let Some(stdout) = child.stdout.take() {
+            relay_proxy(index, stdout, events.clone());
+        }
+        if let Some(stderr) = child.stderr.take() {
+            relay_stderr(index, stderr, events.clone());
+        }
+        nodes.push(Node {
+            host: plan.host.clone(),
+            ranks: plan.ranks.clone(),
+            child,
+            control,
+            hostname: None,
+            ready: false,
+            done: false,
+            in_barrier: false,
+            last_heard: Instant::now(),
+            stderr_tail: Vec::new(),
+        });
+    }
+    for (node, plan) in nodes.iter_mut().zip(plans) {
+        node.tell(&ToProxy::Prepare(Box::new(plan)));
+    }
+
+    let mut job = Job {
+        nodes,
+        label: spec.label,
+        ending: None,
+        ended_at: None,
+        barrier_puts: Vec::new(),
+    };
+    if let Err(ending) = job.prepare(&inbox) {
+        job.end(ending);
+        job.wait_for_proxies(&inbox);
+        let ending = job
+            .ending
+            .take()
+            .map(|e| (e.code, e.message))
+            .unwrap_or((1, String::new()));
+        eprintln!("{}", ending.1);
+        return Ok(ending.0);
+    }
+    for node in &mut job.nodes {
+        node.tell(&ToProxy::Start);
+    }
+    forward_stdin(events);
+    job.supervise(&inbox);
+    match job.ending {
+        Some(ending) => {
+            eprintln!("{}", ending.message);
+            Ok(ending.code)
+        }
+        None => Ok(0),
+    }
+}
+
+fn node_plans(spec: &JobSpec, layout: &[(String, Vec<usize>)]) -> Result<Vec<NodePlan>, String> {
+    let wdir = match &spec.wdir {
+        Some(dir) => dir.clone(),
+        None => std::env::current_dir()
+            .map_err(|e| format!("cannot read the current directory: {e}"))?
+            .display()
+            .to_string(),
+    };
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter(|(key, _)| !PRIVATE_ENV.contains(&key.as_str()) && !key.starts_with("BASH_FUNC_"))
+        .collect();
+    for (key, value) in &spec.env {
+        env.retain(|(k, _)| k != key);
+        env.push((key.clone(), value.clone()));
+    }
+    let secret = job_secret()?;
+    let kvsname = format!("kvs_{}_0", std::process::id());
+    let mapping = bramble_pmi::process_mapping(&first_round(spec, layout));
+    let preset = vec![
+        ("PMI_process_mapping".to_string(), mapping),
+        ("bramble-secret".to_string(), secret),
+    ];
+    Ok(layout
+        .iter()
+        .enumerate()
+        .map(|(node, (host, ranks))| NodePlan {
+            node,
+            host: host.clone(),
+            ranks: ranks.clone(),
+            size: spec.ranks,
+            program: spec.program.clone(),
+            args: spec.args.clone(),
+            env: env.clone(),
+            wdir: wdir.clone(),
+            kvsname: kvsname.clone(),
+            preset: preset.clone(),
+            heartbeat_timeout_secs: SILENCE_LIMIT.as_secs(),
+        })
+        .collect())
+}
+
+/// Ranks per node in the first round of the block mapping: the form of
+/// `PMI_process_mapping`, which MPICH repeats for the following rounds.
+fn first_round(spec: &JobSpec, layout: &[(String, Vec<usize>)]) -> Vec<usize> {
+    if spec.hosts.is_empty() {
+        return layout.iter().map(|(_, ranks)| ranks.len()).collect();
+    }
+    let mut left = spec.ranks;
+    let mut counts = Vec::new();
+    for (host, _) in layout {
+        let slots = spec
+            .hosts
+            .iter()
+            .find(|h| &h.name == host)
+            .map_or(1, |h| h.slots);
+        let take = slots.min(left);
+        counts.push(take);
+        left -= take;
+    }
+    counts
+}
+
+/// 32 random bytes as hex: the secret every data connection of the job proves.
+fn job_secret() -> Result<String, String> {
+    let mut bytes = [0u8; 32];
+    getrandom::getrandom(&mut bytes)
+        .map_err(|e| format!("no randomness for the job secret: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+struct Job {
+    nodes: Vec<Node>,
+    label: bool,
+    ending: Option<Ending>,
+    ended_at: Option<Instant>,
+    barrier_puts: Vec<(String, String)>,
+}
+
+impl Job {
+    /// Waits until every node has checked the program; the first failure ends the job.
+    fn prepare(&mut self, inbox: &Receiver<Event>) -> Result<(), Ending> {
+        let deadline = Instant::now() + PREPARE_TIMEOUT;
+        while !self.nodes.iter().all(|n| n.ready) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let event = match inbox.recv_timeout(left) {
+                Ok(event) => event,
+                Err(_) => {
+                    let waiting: Vec<&str> = self
+                        .nodes
+                        .iter()
+                        .filter(|n| !n.ready)
+                        .map(|n| n.host.as_str())
+                        .collect();
+                    return Err(Ending {
+                        code: EXIT_CANNOT_START,
+                        message: format!(
+                            "bramble: no answer from {} within {}s: is the host up and reachable by ssh?",
+                            waiting.join(", "),
+                            PREPARE_TIMEOUT.as_secs()
+                        ),
+                    });
+                }
+            };
+            match event {
+                Event::Proxy {
+                    node,
+                    message: FromProxy::Ready { hostname },
+                } => {
+                    self.nodes[node].ready = true;
+                    self.nodes[node].hostname = Some(hostname);
+                }
+                Event::Proxy {
+                    node,
+                    message: FromProxy::Failed { message },
+                } => {
+                    return Err(Ending {
+                        code: EXIT_CANNOT_START,
+                        message: format!(
+                            "bramble: cannot run the job on {}: {message}",
+                            self.nodes[node].host
+                        ),
+                    });
+                }
+                Event::ProxyStderr { node, line } => self.nodes[node].stderr_tail.push(line),
+                Event::ProxyClosed { node, error } => {
+                    self.nodes[node].done = true;
+                    let reason = self.explain_closed(node, error);
+                    return Err(Ending {
+                        code: EXIT_CANNOT_START,
+                        message: format!(
+                            "bramble: cannot reach {}: {reason}",
+                            self.nodes[node].host
+                        ),
+                    });
+                }
+                Event::Signal(signal) => {
+                    return Err(Ending {
+                        code: 128 + signal,
+                        message: format!(
+                            "bramble: interrupted by {} before the job started",
+                            signal_name(signal)
+                        ),
+                    })
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn explain_closed(&mut self, node: usize, error: Option<String>) -> String {
+        let status = self.nodes[node].child.wait().ok();
+        let tail = self.nodes[node].stderr_tail.join(" / ");
+        let mut reason = if tail.is_empty() {
+            error.unwrap_or_else(|| "its proxy ended unexpectedly".to_string())
+        } else {
+            tail
+        };
+        if let Some(code) = status.and_then(|s| s.code()) {
+            if code == 255 && !reason.contains("ssh") {
+                reason = format!("ssh failed: {reason}");
+            }
+        }
+        reason
+    }
+
+    /// Relays events until every node is done.
+    fn supervise(&mut self, inbox: &Receiver<Event>) {
+        let mut last_beat = Instant::now();
+        while !self.nodes.iter().all(|n| n.done) {
+            if last_beat.elapsed() >= HEARTBEAT {
+                for node in self.nodes.iter_mut().filter(|n| !n.done) {
+                    node.tell(&ToProxy::Heartbeat);
+                }
+                last_beat = Instant::now();
+                self.check_silence();
+            }
+            if self.ended_at.is_some_and(|t| t.elapsed() > SHUTDOWN_WAIT) {
+                shut_down_all(&mut self.nodes);
+                return;
+            }
+            match inbox.recv_timeout(Duration::from_millis(200)) {
+                Ok(event) => self.handle(event),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+        for node in &mut self.nodes {
+            let _ = node.child.wait();
+        }
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Proxy { node, message } => {
+                self.nodes[node].last_heard = Instant::now();
+                self.on_message(node, message);
+            }
+            Event::ProxyStderr { node, line } => {
+                eprintln!("bramble: {}: {line}", self.nodes[node].host);
+                self.nodes[node].stderr_tail.push(line);
+            }
+            Event::ProxyClosed { node, error } => {
+                if !self.nodes[node].done {
+                    self.nodes[node].done = true;
+                    let reason = self.explain_closed(node, error);
+                    let host = self.nodes[node].host.clone();
+                    self.end(Ending {
+                        code: EXIT_NODE_LOST,
+                        message: format!("bramble: lost {host}: {reason}; ended the job"),
+                    });
+                }
+            }
+            Event::Stdin(data) => self.nodes[0].tell(&ToProxy::Stdin(data)),
+            Event::StdinClosed => self.nodes[0].tell(&ToProxy::StdinClosed),
+            Event::Signal(signal) => {
+                if self.ending.is_some() {
+                    // A second Ctrl-C: stop waiting politely.
+                    shut_down_all(&mut self.nodes);
+                    self.nodes.iter_mut().for_each(|n| n.done = true);
+                    return;
+                }
+                let ranks: usize = self.nodes.iter().map(|n| n.ranks.len()).sum();
+                self.end(Ending {
+                    code: 128 + signal,
+                    message: format!(
+                        "bramble: interrupted by {}; ended all {ranks} ranks",
+                        signal_name(signal)
+                    ),
+                });
+            }
+        }
+    }
+
+    fn on_message(&mut self, node: usize, message: FromProxy) {
+        match message {
+            FromProxy::Output { rank, stream, data } => {
+                let result = match stream {
+                    Stream::Stdout => {
+                        write_lines(&mut io::stdout().lock(), rank, &data, self.label)
+                    }
+                    Stream::Stderr => {
+                        write_lines(&mut io::stderr().lock(), rank, &data, self.label)
+                    }
+                };
+                // A closed terminal is not a reason to stop the job.
+                drop(result);
+            }
+            FromProxy::Exited { rank, pid, exit } => {
+                if !exit.is_success() && self.ending.is_none() {
+                    let host = self.nodes[node].display_name().to_string();
+                    self.end(Ending {
+                        code: exit.status_code(),
+                        message: format!(
+                            "bramble: rank {rank} (pid {pid}) on {host} {}",
+                            exit.describe()
+                        ),
+                    });
+                }
+            }
+            FromProxy::Abort {
+                rank,
+                code,
+                message,
+            } => {
+                let host = self.nodes[node].display_name().to_string();
+                let detail = if message.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {message}")
+                };
+                self.end(Ending {
+                    code: if code == 0 { 1 } else { code },
+                    message: format!(
+                        "bramble: rank {rank} on {host} aborted the job with code {code}{detail}"
+                    ),
+                });
+            }
+            FromProxy::BarrierIn { puts } => {
+                self.nodes[node].in_barrier = true;
+                self.barrier_puts.extend(puts);
+                if self.nodes.iter().all(|n| n.in_barrier) {
+                    let puts = std::mem::take(&mut self.barrier_puts);
+                    for node in &mut self.nodes {
+                        node.in_barrier = false;
+                        node.tell(&ToProxy::BarrierOut { puts: puts.clone() });
+                    }
+                }
+            }
+            FromProxy::Done => self.nodes[node].done = true,
+            FromProxy::Failed { message } => {
+                let host = self.nodes[node].host.clone();
+                self.end(Ending {
+                    code: EXIT_CANNOT_START,
+                    message: format!("bramble: {host}: {message}"),
+                });
+            }
+            FromProxy::Heartbeat | FromProxy::Ready { .. } => {}
+        }
+    }
+
+    /// A node silent for too long has lost its link: end the job, naming it.
+    fn check_silence(&mut self) {
+        let lost: Vec<usize> = (0..self.nodes.len())
+            .filter(|&i| !self.nodes[i].done && self.nodes[i].last_heard.elapsed() > SILENCE_LIMIT)
+            .collect();
+        for index in lost {
+            let node = &mut self.nodes[index];
+            node.done = true;
+            let _ = node.child.kill();
+            let host = node.host.clone();
+            self.end(Ending {
+                code: EXIT_NODE_LOST,
+                message: format!(
+                    "bramble: lost contact with {host} (no heartbeat for {}s): is it down or unplugged? Ended the job; its ranks end themselves when they lose the launcher",
+                    SILENCE_LIMIT.as_secs()
+                ),
+            });
+        }
+    }
+
+    /// Records the first reason the job ends and tells every node to stop.
+    fn end(&mut self, ending: Ending) {
+        if self.ending.is_none() {
+            self.ending = Some(ending);
+            self.ended_at = Some(Instant::now());
+        }
+        for node in self.nodes.iter_mut().filter(|n| !n.done) {
+            node.tell(&ToProxy::Kill);
+        }
+    }
+
+    fn wait_for_proxies(&mut self, inbox: &Receiver<Event>) {
+        let deadline = Instant::now() + SHUTDOWN_WAIT;
+        while !self.nodes.iter().all(|n| n.done) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match inbox.recv_timeout(left) {
+                Ok(Event::Proxy {
+                    node,
+                    message: FromProxy::Done,
+                })
+                | Ok(Event::ProxyClosed { node, .. }) => {
+                    self.nodes[node].done = true;
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        shut_down_all(&mut self.nodes);
+    }
+}
+
+/// Kills proxy (or ssh) processes that are still there, and reaps them.
+fn shut_down_all(nodes: &mut [Node]) {
+    for node in nodes {
+        node.control = None;
+        if let Ok(None) = node.child.try_wait() {
+            let _ = node.child.kill();
+        }
+        let _ = node.child.wait();
+    }
+}
+
+fn relay_proxy(node: usize, mut stdout: impl Read + Send + 'static, events: Sender<Event>) {
+    thread::spawn(move || loop {
+        match read_message::<FromProxy>(&mut stdout) {
+            Ok(Some(message)) => {
+                if events.send(Event::Proxy { node, message }).is_err() {
+                    return;
+                }
+            }
+            Ok(None) => {
+                let _ = events.send(Event::ProxyClosed { node, error: None });
+                return;
+            }
+            Err(e) => {
+                let _ = events.send(Event::ProxyClosed {
+                    node,
+                    error: Some(e.to_string()),
+                });
+                return;
+            }
+        }
+    });
+}
+
+fn relay_stderr(node: usize, stderr: impl Read + Send + 'static, events: Sender<Event>) {
+    thread::spawn(move || {
+        use std::io::BufRead;
+        for line in io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { return };
+            if events.send(Event::ProxyStderr { node, line }).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// Copies our stdin to rank 0, like mpiexec.
+fn forward_stdin(events: Sender<Event>) {
+    thread::spawn(move || {
+        let mut stdin = io::stdin().lock();
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            match stdin.read(&mut buffer) {
+                Ok(0) | Err(_) => {
+                    let _ = events.send(Event::StdinClosed);
+                    return;
+                }
+                Ok(n) => {
+                    if events.send(Event::Stdin(buffer[..n].to_vec())).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Turns SIGINT, SIGTERM and SIGHUP into events, so the job ends in order.
+fn watch_signals(events: Sender<Event>) -> Result<(), String> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+        .map_err(|e| format!("cannot watch for Ctrl-C: {e}"))?;
+    thread::spawn(move || {
+        for signal in signals.forever() {
+            if events.send(Event::Signal(signal)).is_err() {
+                return;
+            }
+        }
+    });
+    Ok(())
+}
