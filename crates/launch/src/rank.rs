@@ -202,9 +202,11 @@ mod tests {
         assert!(check_program(&plan("./nope"))
             .unwrap_err()
             .contains("does not exist"));
-        assert!(check_program(&plan("/etc/hostname"))
-            .unwrap_err()
-            .contains("not executable"));
+        let plain = std::env::temp_dir().join(format!("bramble-plain-{}", std::process::id()));
+        std::fs::write(&plain, "x").unwrap();
+        let error = check_program(&plan(&plain.display().to_string())).unwrap_err();
+        std::fs::remove_file(&plain).unwrap();
+        assert!(error.contains("not executable"), "{error}");
     }
 
     #[test]
