@@ -18,7 +18,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run N copies of a program as one parallel job (an mpiexec replacement).
-    Run(run_args::RunArgs),
+    Run(Box<run_args::RunArgs>),
     /// Internal: the per-node proxy the launcher starts on every host.
     #[command(hide = true)]
     Proxy,

@@ -8,7 +8,7 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ChildStdin;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
@@ -147,7 +147,7 @@ struct Node {
 impl Node {
     fn start(
         plan: &NodePlan,
-        program: &PathBuf,
+        program: &Path,
         events: &Sender<Event>,
         out: &mut impl Write,
     ) -> Result<Node, String> {
@@ -175,7 +175,7 @@ impl Node {
     fn start_rank(
         &mut self,
         plan: &NodePlan,
-        program: &PathBuf,
+        program: &Path,
         local: usize,
         events: &Sender<Event>,
     ) -> Result<(), String> {
