@@ -8,7 +8,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use bramble_pmi::Client;
+use bramble_pmi::{host_name, Client};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -115,19 +115,6 @@ fn node_identity() -> String {
             }
         })
         .collect()
-}
-
-/// This host's name, as `MPI_Get_processor_name` reports it.
-pub(crate) fn host_name() -> String {
-    let mut buffer = [0u8; 256];
-    // SAFETY: the buffer is valid for its whole length; gethostname NUL-terminates
-    // within it or truncates, and we stop at the first NUL either way.
-    let status = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
-    if status != 0 {
-        return "localhost".to_string();
-    }
-    let end = buffer.iter().position(|&b| b == 0).unwrap_or(buffer.len());
-    String::from_utf8_lossy(&buffer[..end]).into_owned()
 }
 
 /// The IPv4 addresses of this host's non-loopback interfaces, or loopback when

@@ -55,5 +55,5 @@ pub fn init() -> Result<Communicator> {
         ));
     }
     let engine = bootstrap::start()?;
-    Ok(Communicator::world(engine, bootstrap::host_name()))
+    Ok(Communicator::world(engine, bramble_pmi::host_name()))
 }

@@ -187,13 +187,9 @@ fn job_where_one_rank(rank: usize, action: &str, marker: &str) -> Command {
 fn a_failing_rank_ends_the_job_with_its_code() {
     let marker = marker();
     let result = run(&mut job_where_one_rank(1, "exit 3", &marker), LIMIT);
-    assert_eq!(result.code, Some(3), "{}", result.stderr);
-    assert!(result.stderr.contains("rank 1 (pid"), "{}", result.stderr);
-    assert!(
-        result.stderr.contains("exited with code 3"),
-        "{}",
-        result.stderr
-    );
+    result
+        .assert_failed_with(3, "rank 1 (pid")
+        .assert_failed_with(3, "exited with code 3");
     assert!(
         result.elapsed < Duration::from_secs(10),
         "took {:?}",
@@ -206,13 +202,9 @@ fn a_failing_rank_ends_the_job_with_its_code() {
 fn a_rank_killed_by_a_signal_ends_the_job_with_128_plus_signal() {
     let marker = marker();
     let result = run(&mut job_where_one_rank(2, "kill -9 $$", &marker), LIMIT);
-    assert_eq!(result.code, Some(137), "{}", result.stderr);
-    assert!(result.stderr.contains("rank 2"), "{}", result.stderr);
-    assert!(
-        result.stderr.contains("killed by signal 9 (SIGKILL)"),
-        "{}",
-        result.stderr
-    );
+    result
+        .assert_failed_with(137, "rank 2")
+        .assert_failed_with(137, "killed by signal 9 (SIGKILL)");
     assert_no_process_left(&marker, Duration::from_secs(2));
 }
 
@@ -226,13 +218,9 @@ fn mpi_abort_ends_the_job_with_its_code() {
             .env("BRAMBLE_TEST_MARKER", &marker),
         LIMIT,
     );
-    assert_eq!(result.code, Some(7), "{}", result.stderr);
-    assert!(result.stderr.contains("rank 1"), "{}", result.stderr);
-    assert!(
-        result.stderr.contains("aborted the job with code 7"),
-        "{}",
-        result.stderr
-    );
+    result
+        .assert_failed_with(7, "rank 1")
+        .assert_failed_with(7, "aborted the job with code 7");
     assert_no_process_left(&marker, Duration::from_secs(2));
     let _ = std::fs::remove_file(program);
 }
@@ -304,19 +292,9 @@ fn a_killed_launcher_leaves_no_rank_behind() {
 #[test]
 fn a_missing_program_is_a_clear_error() {
     let result = run(bramble_run(&["-n", "2", "./no-such-program"]), LIMIT);
-    assert_eq!(result.code, Some(127));
-    assert!(
-        result.stderr.contains("no-such-program does not exist"),
-        "{}",
-        result.stderr
-    );
+    result.assert_failed_with(127, "no-such-program does not exist");
     let result = run(bramble_run(&["-n", "2", "no-such-program-anywhere"]), LIMIT);
-    assert_eq!(result.code, Some(127));
-    assert!(
-        result.stderr.contains("not found in PATH"),
-        "{}",
-        result.stderr
-    );
+    result.assert_failed_with(127, "not found in PATH");
 }
 
 #[test]
@@ -325,31 +303,15 @@ fn a_non_executable_program_is_a_clear_error() {
     std::fs::write(&path, "echo hi\n").expect("write a temp file");
     let result = run(bramble_run(&["-n", "2"]).arg(&path), LIMIT);
     let _ = std::fs::remove_file(&path);
-    assert_eq!(result.code, Some(127));
-    assert!(
-        result.stderr.contains("not executable"),
-        "{}",
-        result.stderr
-    );
+    result.assert_failed_with(127, "not executable");
 }
 
 #[test]
 fn bad_arguments_are_clear_errors() {
-    let result = run(bramble_run(&["-n", "0", "hostname"]), LIMIT);
-    assert_ne!(result.code, Some(0));
-    assert!(
-        result.stderr.contains("at least one rank"),
-        "{}",
-        result.stderr
-    );
-    let result = run(bramble_run(&["--env", "NOEQUALS", "hostname"]), LIMIT);
-    assert!(
-        result.stderr.contains("--env takes K=V"),
-        "{}",
-        result.stderr
-    );
-    let result = run(Command::new(bramble()).arg("run"), LIMIT);
-    assert_ne!(result.code, Some(0));
+    run(bramble_run(&["-n", "0", "hostname"]), LIMIT).assert_failed_with(2, "at least one rank");
+    run(bramble_run(&["--env", "NOEQUALS", "hostname"]), LIMIT)
+        .assert_failed_with(2, "--env takes K=V");
+    run(Command::new(bramble()).arg("run"), LIMIT).assert_failed_with(2, "PROGRAM");
 }
 
 #[test]

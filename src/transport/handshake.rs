@@ -117,20 +117,25 @@ pub(crate) fn accept_side(
     stream
         .set_read_timeout(Some(HANDSHAKE_TIMEOUT))
         .map_err(|e| e.to_string())?;
-    let mut hello = [0u8; 8 + 4 + NONCE_LEN];
+    // The magic first, so garbage is refused at once rather than after a timeout.
+    let mut magic = [0u8; 8];
+    stream
+        .read_exact(&mut magic)
+        .map_err(|e| format!("incomplete greeting: {e}"))?;
+    if &magic != MAGIC {
+        return Err("it is not a bramble connection (bad greeting)".to_string());
+    }
+    let mut hello = [0u8; 4 + NONCE_LEN];
     stream
         .read_exact(&mut hello)
         .map_err(|e| format!("incomplete greeting: {e}"))?;
-    if &hello[..8] != MAGIC {
-        return Err("it is not a bramble connection (bad greeting)".to_string());
-    }
-    let their_rank = u32::from_le_bytes([hello[8], hello[9], hello[10], hello[11]]);
+    let their_rank = u32::from_le_bytes([hello[0], hello[1], hello[2], hello[3]]);
     if their_rank as usize >= size {
         return Err(format!(
             "it claims to be rank {their_rank} of a {size}-rank job"
         ));
     }
-    let their_nonce = &hello[12..];
+    let their_nonce = &hello[4..];
     let my_nonce = nonce()?;
     let proof = secret.prove(b"acceptor", their_nonce, &my_nonce, my_rank);
     let mut answer = Vec::with_capacity(NONCE_LEN + MAC_LEN);

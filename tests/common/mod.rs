@@ -59,6 +59,22 @@ impl Finished {
         );
         self
     }
+
+    /// Panics unless the command exited with `code` and said `needle` on stderr.
+    pub fn assert_failed_with(&self, code: i32, needle: &str) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "wrong exit status; stderr:\n{}",
+            self.stderr
+        );
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
 }
 
 /// Runs `command` to completion, killing it and failing the test after `limit`.

@@ -13,11 +13,12 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use bramble_pmi::host_name;
+
 use crate::bootstrap::{is_local, start_proxy};
 use crate::output::write_lines;
 use crate::plan::{map_ranks, JobSpec};
 use crate::protocol::{read_message, write_message, FromProxy, NodePlan, Stream, ToProxy};
-use crate::proxy::host_name;
 use crate::rank::signal_name;
 
 /// How often the launcher tells proxies it is alive.

@@ -14,7 +14,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use bramble_pmi::JobFacts;
+use bramble_pmi::{host_name, JobFacts};
 
 use crate::kvs::{Action, Kvs};
 use crate::output::LineSplitter;
@@ -138,6 +138,8 @@ fn run(
 
 struct Node {
     ranks: Vec<Running>,
+    /// Whether the launcher can still hear us; once it is gone we only clean up.
+    upstream_alive: bool,
     kvs: Kvs,
     ending_since: Option<Instant>,
     killed: bool,
@@ -157,6 +159,7 @@ impl Node {
         };
         let mut node = Node {
             ranks: Vec::new(),
+            upstream_alive: true,
             kvs: Kvs::new(facts, &plan.preset, plan.ranks.len()),
             ending_since: None,
             killed: false,
@@ -224,27 +227,21 @@ impl Node {
         let silence_limit = Duration::from_secs(plan.heartbeat_timeout_secs);
         let mut last_heard = Instant::now();
         let mut last_beat = Instant::now();
-        let mut upstream_alive = true;
         loop {
             if self.finished() {
-                return if upstream_alive {
-                    send(out, &FromProxy::Done)
-                } else {
-                    Ok(())
-                };
+                return self.report(out, &FromProxy::Done);
             }
-            if last_beat.elapsed() >= HEARTBEAT && upstream_alive {
-                send(out, &FromProxy::Heartbeat)?;
+            if last_beat.elapsed() >= HEARTBEAT {
+                self.report(out, &FromProxy::Heartbeat)?;
                 last_beat = Instant::now();
             }
-            if upstream_alive && last_heard.elapsed() > silence_limit {
+            if self.upstream_alive && last_heard.elapsed() > silence_limit {
                 eprintln!(
                     "bramble proxy on {}: no word from the launcher for {}s; ending this node's ranks",
                     plan.host,
                     silence_limit.as_secs()
                 );
-                upstream_alive = false;
-                self.begin_ending();
+                self.lose_upstream();
             }
             self.escalate();
             let event = match inbox.recv_timeout(Duration::from_millis(100)) {
@@ -257,33 +254,20 @@ impl Node {
                     last_heard = Instant::now();
                     self.on_upstream(message)?;
                 }
-                Event::UpstreamGone(_) => {
-                    if upstream_alive {
-                        upstream_alive = false;
-                        self.begin_ending();
-                    }
-                }
+                Event::UpstreamGone(_) => self.lose_upstream(),
                 Event::Output {
                     local,
                     stream,
                     data,
                 } => {
-                    if upstream_alive {
-                        send(
-                            out,
-                            &FromProxy::Output {
-                                rank: plan.ranks[local],
-                                stream,
-                                data,
-                            },
-                        )?;
-                    }
+                    let rank = plan.ranks[local];
+                    self.report(out, &FromProxy::Output { rank, stream, data })?;
                 }
                 Event::OutputClosed { local } => {
                     self.ranks[local].open_streams -= 1;
                 }
                 Event::Pmi { local, line } => {
-                    self.on_pmi(plan, local, &line, out, upstream_alive)?;
+                    self.on_pmi(plan, local, &line, out)?;
                 }
                 Event::PmiClosed => {}
                 Event::Exited { local, exit } => {
@@ -292,16 +276,8 @@ impl Node {
                     let pid = self.ranks[local].pid;
                     // Whatever the rank started goes with it.
                     signal_group(pid, libc::SIGKILL);
-                    if upstream_alive {
-                        send(
-                            out,
-                            &FromProxy::Exited {
-                                rank: plan.ranks[local],
-                                pid,
-                                exit,
-                            },
-                        )?;
-                    }
+                    let rank = plan.ranks[local];
+                    self.report(out, &FromProxy::Exited { rank, pid, exit })?;
                 }
             }
         }
@@ -339,30 +315,21 @@ impl Node {
         local: usize,
         line: &str,
         out: &mut impl Write,
-        upstream_alive: bool,
     ) -> Result<(), String> {
         let rank = plan.ranks[local];
         match self.kvs.handle(local, line) {
             Ok(Action::Reply(text)) => {
                 let _ = self.ranks[local].pmi.write_all(text.as_bytes());
             }
-            Ok(Action::BarrierIn(puts)) => {
-                if upstream_alive {
-                    send(out, &FromProxy::BarrierIn { puts })?;
-                }
-            }
-            Ok(Action::Abort { code, message }) => {
-                if upstream_alive {
-                    send(
-                        out,
-                        &FromProxy::Abort {
-                            rank,
-                            code,
-                            message,
-                        },
-                    )?;
-                }
-            }
+            Ok(Action::BarrierIn(puts)) => self.report(out, &FromProxy::BarrierIn { puts })?,
+            Ok(Action::Abort { code, message }) => self.report(
+                out,
+                &FromProxy::Abort {
+                    rank,
+                    code,
+                    message,
+                },
+            )?,
             Ok(Action::Wait) => {}
             Err(reason) => {
                 eprintln!(
@@ -375,6 +342,21 @@ impl Node {
             }
         }
         Ok(())
+    }
+
+    /// Sends `message` to the launcher, unless it is gone.
+    fn report(&self, out: &mut impl Write, message: &FromProxy) -> Result<(), String> {
+        if self.upstream_alive {
+            send(out, message)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The launcher is gone: end the ranks, we cannot report to anyone.
+    fn lose_upstream(&mut self) {
+        self.upstream_alive = false;
+        self.begin_ending();
     }
 
     fn begin_ending(&mut self) {
@@ -464,16 +446,4 @@ fn relay_pmi(local: usize, socket: UnixStream, events: Sender<Event>) {
         }
         let _ = events.send(Event::PmiClosed);
     });
-}
-
-/// This host's name, for messages.
-pub fn host_name() -> String {
-    let mut buffer = [0u8; 256];
-    // SAFETY: gethostname writes at most `buffer.len()` bytes into the buffer.
-    let status = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
-    if status != 0 {
-        return "localhost".to_string();
-    }
-    let end = buffer.iter().position(|&b| b == 0).unwrap_or(buffer.len());
-    String::from_utf8_lossy(&buffer[..end]).into_owned()
 }

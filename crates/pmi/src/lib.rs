@@ -10,12 +10,15 @@
 //! - [`wire`]: one line, parsed and formatted.
 //! - [`request`]: the commands and the replies a server gives.
 //! - [`client`]: the rank's side, over an inherited file descriptor.
+//! - [`host`]: the host name every side reports.
 
 pub mod client;
+pub mod host;
 pub mod request;
 pub mod wire;
 
 pub use client::Client;
+pub use host::host_name;
 pub use request::{process_mapping, reply, JobFacts, Request};
 pub use wire::Line;
 
