@@ -4,13 +4,28 @@
 //! their own process group so a Ctrl-C at the terminal reaches only the
 //! launcher, which then ends the job in order.
 
+use std::net::{IpAddr, ToSocketAddrs, UdpSocket};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-/// Whether `host` names the machine the launcher runs on.
+/// Whether `host` names the machine the launcher runs on: `localhost`, this
+/// host's name, or a name or address that resolves to one of this host's own
+/// addresses (a hostfile often lists the launching Pi by its full name or IP).
 pub fn is_local(host: &str, own_name: &str) -> bool {
-    matches!(host, "localhost" | "127.0.0.1" | "::1") || host == own_name
+    if host.eq_ignore_ascii_case("localhost") || host.eq_ignore_ascii_case(own_name) {
+        return true;
+    }
+    match (host, 0).to_socket_addrs() {
+        Ok(mut addresses) => addresses.any(|address| is_own_address(address.ip())),
+        Err(_) => false,
+    }
+}
+
+/// An address is ours when it is loopback or a socket can bind to it: the
+/// kernel allows that only for addresses of this host's interfaces.
+fn is_own_address(ip: IpAddr) -> bool {
+    ip.is_loopback() || UdpSocket::bind((ip, 0)).is_ok()
 }
 
 /// The path of the running `bramble` binary, used to start local proxies and
@@ -89,10 +104,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn local_names() {
+    fn local_names_and_addresses() {
         assert!(is_local("localhost", "pi1"));
         assert!(is_local("pi1", "pi1"));
-        assert!(!is_local("pi2", "pi1"));
+        assert!(is_local("PI1", "pi1"));
+        assert!(is_local("127.0.0.1", "pi1"));
+        assert!(is_local("::1", "pi1"));
+        assert!(
+            is_local("127.0.1.1", "pi1"),
+            "Debian lists its own name there"
+        );
+        // Address literals only, so the test asks no name server. TEST-NET-1 (RFC 5737) is never assigned to a real interface.
+        assert!(!is_local("192.0.2.77", "pi1"));
     }
 
     #[test]

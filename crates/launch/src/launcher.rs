@@ -18,14 +18,11 @@ use bramble_pmi::host_name;
 use crate::bootstrap::{is_local, start_proxy};
 use crate::output::write_lines;
 use crate::plan::{map_ranks, JobSpec};
-use crate::protocol::{read_message, write_message, FromProxy, NodePlan, Stream, ToProxy};
+use crate::protocol::{
+    read_message, write_message, FromProxy, NodePlan, Stream, ToProxy, HEARTBEAT_INTERVAL,
+    SILENCE_LIMIT,
+};
 use crate::rank::signal_name;
-
-/// How often the launcher tells proxies it is alive.
-const HEARTBEAT: Duration = Duration::from_secs(1);
-/// Silence after which a node counts as lost (and after which a proxy ends
-/// its ranks on its own).
-const SILENCE_LIMIT: Duration = Duration::from_secs(5);
 /// How long proxies get to end their ranks before the launcher stops waiting.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
 /// How long a node may take to start its proxy and check the program.
@@ -105,12 +102,11 @@ pub fn run(spec: &JobSpec) -> Result<i32, String> {
     let layout = map_ranks(&spec.hosts, spec.ranks)?;
     let (events, inbox) = mpsc::channel();
     watch_signals(events.clone())?;
-    let own_name = host_name();
     let plans = node_plans(spec, &layout)?;
+    let locality = which_are_local(&plans);
 
     let mut nodes = Vec::with_capacity(plans.len());
-    for (index, plan) in plans.iter().enumerate() {
-        let local = is_local(&plan.host, &own_name);
+    for (index, (plan, local)) in plans.iter().zip(locality).enumerate() {
         let mut child = match start_proxy(&plan.host, local, &spec.ssh) {
             Ok(child) => child,
             Err(message) => {
@@ -210,9 +206,24 @@ fn node_plans(spec: &JobSpec, layout: &[(String, Vec<usize>)]) -> Result<Vec<Nod
             wdir: wdir.clone(),
             kvsname: kvsname.clone(),
             preset: preset.clone(),
-            heartbeat_timeout_secs: SILENCE_LIMIT.as_secs(),
         })
         .collect())
+}
+
+/// Whether each node is this host, asked for all at once: each answer may
+/// wait for a name server.
+fn which_are_local(plans: &[NodePlan]) -> Vec<bool> {
+    let own_name = host_name();
+    thread::scope(|scope| {
+        let answers: Vec<_> = plans
+            .iter()
+            .map(|plan| scope.spawn(|| is_local(&plan.host, &own_name)))
+            .collect();
+        answers
+            .into_iter()
+            .map(|answer| answer.join().unwrap_or(false))
+            .collect()
+    })
 }
 
 /// Ranks per node in the first round of the block mapping: the form of
@@ -256,10 +267,14 @@ impl Job {
     /// Waits until every node has checked the program; the first failure ends the job.
     fn prepare(&mut self, inbox: &Receiver<Event>) -> Result<(), Ending> {
         let deadline = Instant::now() + PREPARE_TIMEOUT;
+        let mut last_beat = Instant::now();
         while !self.nodes.iter().all(|n| n.ready) {
+            // Nodes that are ready wait for the slow ones; keep their watchdogs fed.
+            self.beat_if_due(&mut last_beat);
             let left = deadline.saturating_duration_since(Instant::now());
-            let event = match inbox.recv_timeout(left) {
+            let event = match inbox.recv_timeout(left.min(HEARTBEAT_INTERVAL)) {
                 Ok(event) => event,
+                Err(RecvTimeoutError::Timeout) if !left.is_zero() => continue,
                 Err(_) => {
                     let waiting: Vec<&str> = self
                         .nodes
@@ -344,11 +359,7 @@ impl Job {
     fn supervise(&mut self, inbox: &Receiver<Event>) {
         let mut last_beat = Instant::now();
         while !self.nodes.iter().all(|n| n.done) {
-            if last_beat.elapsed() >= HEARTBEAT {
-                for node in self.nodes.iter_mut().filter(|n| !n.done) {
-                    node.tell(&ToProxy::Heartbeat);
-                }
-                last_beat = Instant::now();
+            if self.beat_if_due(&mut last_beat) {
                 self.check_silence();
             }
             if self.ended_at.is_some_and(|t| t.elapsed() > SHUTDOWN_WAIT) {
@@ -364,6 +375,19 @@ impl Job {
         for node in &mut self.nodes {
             let _ = node.child.wait();
         }
+    }
+
+    /// Tells every live node the launcher is alive, once per interval;
+    /// returns whether it did.
+    fn beat_if_due(&mut self, last_beat: &mut Instant) -> bool {
+        if last_beat.elapsed() < HEARTBEAT_INTERVAL {
+            return false;
+        }
+        for node in self.nodes.iter_mut().filter(|n| !n.done) {
+            node.tell(&ToProxy::Heartbeat);
+        }
+        *last_beat = Instant::now();
+        true
     }
 
     fn handle(&mut self, event: Event) {

@@ -14,6 +14,7 @@ pub mod plan;
 pub mod protocol;
 pub mod proxy;
 pub mod rank;
+pub mod watchdog;
 
 pub use launcher::run;
 pub use plan::{Host, JobSpec};

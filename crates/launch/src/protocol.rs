@@ -5,6 +5,7 @@
 //! `u32` length followed by a postcard-encoded [`ToProxy`] or [`FromProxy`].
 
 use std::io::{self, Read, Write};
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,12 @@ use serde::{Deserialize, Serialize};
 /// Refuse frames larger than this: a corrupted stream must not make us
 /// allocate gigabytes.
 const MAX_FRAME: usize = 64 * 1024 * 1024;
+
+/// How often the launcher and each proxy tell each other they are alive.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
+/// Silence after which each side gives the other up: the launcher declares
+/// the node lost, the proxy ends its ranks.
+pub const SILENCE_LIMIT: Duration = Duration::from_secs(5);
 
 /// What the proxy of one host must run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -31,8 +38,6 @@ pub struct NodePlan {
     pub kvsname: String,
     /// Keys every rank can `get` from the start (process mapping, job secret).
     pub preset: Vec<(String, String)>,
-    /// Seconds of launcher silence after which the proxy ends its ranks.
-    pub heartbeat_timeout_secs: u64,
 }
 
 /// Launcher → proxy.

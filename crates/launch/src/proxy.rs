@@ -3,8 +3,9 @@
 //! It reads [`ToProxy`] messages on stdin and writes [`FromProxy`] on stdout.
 //! It checks the program, starts the ranks when told, serves their PMI-1
 //! requests, relays their output in whole lines and their exit statuses, and
-//! ends them all when the launcher says so — or when the launcher goes silent
-//! (a lost link), so a cut-off host never keeps running ranks.
+//! ends them all when the launcher says so, when its stdin closes, or — through
+//! the [`watchdog`](crate::watchdog) — when the launcher goes silent (a lost
+//! link), so a cut-off host never keeps running ranks.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -18,13 +19,11 @@ use bramble_pmi::{host_name, JobFacts};
 
 use crate::kvs::{Action, Kvs};
 use crate::output::LineSplitter;
-use crate::protocol::{read_message, write_message, Exit, FromProxy, NodePlan, Stream, ToProxy};
-use crate::rank::{self, check_program, exit_of, signal_group};
-
-/// How often the proxy tells the launcher it is alive.
-const HEARTBEAT: Duration = Duration::from_secs(1);
-/// After SIGTERM, how long ranks get before SIGKILL.
-const TERM_GRACE: Duration = Duration::from_millis(300);
+use crate::protocol::{
+    read_message, write_message, Exit, FromProxy, NodePlan, Stream, ToProxy, HEARTBEAT_INTERVAL,
+};
+use crate::rank::{self, check_program, exit_of, signal_group, TERM_GRACE};
+use crate::watchdog::Watchdog;
 /// After its process exits, how long a rank's output pipes may stay open (held
 /// by something it started) before we stop waiting for them.
 const OUTPUT_LINGER: Duration = Duration::from_secs(2);
@@ -54,9 +53,16 @@ enum Event {
 /// Runs the proxy on this process's stdin/stdout; returns the exit code.
 pub fn serve() -> i32 {
     let (events, inbox) = mpsc::channel();
-    spawn_upstream_reader(events.clone());
+    let watchdog = match Watchdog::start(host_name()) {
+        Ok(watchdog) => watchdog,
+        Err(message) => {
+            eprintln!("bramble proxy: {message}");
+            return 1;
+        }
+    };
+    spawn_upstream_reader(events.clone(), watchdog.clone());
     let mut out = io::stdout().lock();
-    match run(&events, &inbox, &mut out) {
+    match run(&events, &inbox, &mut out, &watchdog) {
         Ok(()) => 0,
         Err(message) => {
             eprintln!("bramble proxy: {message}");
@@ -65,12 +71,13 @@ pub fn serve() -> i32 {
     }
 }
 
-fn spawn_upstream_reader(events: Sender<Event>) {
+fn spawn_upstream_reader(events: Sender<Event>, watchdog: Watchdog) {
     thread::spawn(move || {
         let mut input = io::stdin().lock();
         loop {
             match read_message::<ToProxy>(&mut input) {
                 Ok(Some(message)) => {
+                    watchdog.heard();
                     if events.send(Event::Upstream(message)).is_err() {
                         return;
                     }
@@ -109,6 +116,7 @@ fn run(
     events: &Sender<Event>,
     inbox: &Receiver<Event>,
     out: &mut impl Write,
+    watchdog: &Watchdog,
 ) -> Result<(), String> {
     let plan = match inbox.recv() {
         Ok(Event::Upstream(ToProxy::Prepare(plan))) => *plan,
@@ -133,7 +141,7 @@ fn run(
             _ => return Ok(()),
         }
     }
-    Node::start(&plan, &program, events, out)?.run(&plan, inbox, out)
+    Node::start(&plan, &program, events, out, watchdog)?.run(&plan, inbox, out)
 }
 
 struct Node {
@@ -144,6 +152,7 @@ struct Node {
     ending_since: Option<Instant>,
     killed: bool,
     last_exit: Option<Instant>,
+    watchdog: Watchdog,
 }
 
 impl Node {
@@ -152,6 +161,7 @@ impl Node {
         program: &Path,
         events: &Sender<Event>,
         out: &mut impl Write,
+        watchdog: &Watchdog,
     ) -> Result<Node, String> {
         let facts = JobFacts {
             kvsname: plan.kvsname.clone(),
@@ -164,6 +174,7 @@ impl Node {
             ending_since: None,
             killed: false,
             last_exit: None,
+            watchdog: watchdog.clone(),
         };
         for local in 0..plan.ranks.len() {
             if let Err(message) = node.start_rank(plan, program, local, events) {
@@ -189,6 +200,7 @@ impl Node {
             .map_err(|e| format!("cannot start {} for rank {rank}: {e}", plan.program))?;
         let mut child = started.child;
         let pid = child.id();
+        self.watchdog.guard(pid);
         let stdin = child.stdin.take();
         if let Some(stdout) = child.stdout.take() {
             relay_output(local, Stream::Stdout, stdout, events.clone());
@@ -224,24 +236,14 @@ impl Node {
         inbox: &Receiver<Event>,
         out: &mut impl Write,
     ) -> Result<(), String> {
-        let silence_limit = Duration::from_secs(plan.heartbeat_timeout_secs);
-        let mut last_heard = Instant::now();
         let mut last_beat = Instant::now();
         loop {
             if self.finished() {
                 return self.report(out, &FromProxy::Done);
             }
-            if last_beat.elapsed() >= HEARTBEAT {
+            if last_beat.elapsed() >= HEARTBEAT_INTERVAL {
                 self.report(out, &FromProxy::Heartbeat)?;
                 last_beat = Instant::now();
-            }
-            if self.upstream_alive && last_heard.elapsed() > silence_limit {
-                eprintln!(
-                    "bramble proxy on {}: no word from the launcher for {}s; ending this node's ranks",
-                    plan.host,
-                    silence_limit.as_secs()
-                );
-                self.lose_upstream();
             }
             self.escalate();
             let event = match inbox.recv_timeout(Duration::from_millis(100)) {
@@ -250,10 +252,7 @@ impl Node {
                 Err(RecvTimeoutError::Disconnected) => return Err("internal channel closed".into()),
             };
             match event {
-                Event::Upstream(message) => {
-                    last_heard = Instant::now();
-                    self.on_upstream(message)?;
-                }
+                Event::Upstream(message) => self.on_upstream(message)?,
                 Event::UpstreamGone(_) => self.lose_upstream(),
                 Event::Output {
                     local,
@@ -276,6 +275,7 @@ impl Node {
                     let pid = self.ranks[local].pid;
                     // Whatever the rank started goes with it.
                     signal_group(pid, libc::SIGKILL);
+                    self.watchdog.release(pid);
                     let rank = plan.ranks[local];
                     self.report(out, &FromProxy::Exited { rank, pid, exit })?;
                 }

@@ -13,6 +13,9 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 
 use crate::protocol::{Exit, NodePlan};
 
+/// After SIGTERM, how long ranks get before SIGKILL.
+pub const TERM_GRACE: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// Finds the program the way `execvp` will, and says clearly why it cannot run.
 pub fn check_program(plan: &NodePlan) -> Result<PathBuf, String> {
     let program = Path::new(&plan.program);
@@ -183,7 +186,6 @@ mod tests {
             wdir: "/".into(),
             kvsname: "k".into(),
             preset: vec![],
-            heartbeat_timeout_secs: 5,
         }
     }
 
