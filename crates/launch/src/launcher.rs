@@ -25,6 +25,8 @@ use crate::protocol::{
 use crate::rank::signal_name;
 /// How long proxies get to end their ranks before the launcher stops waiting.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
+/// How long the launcher waits for a closed proxy's last stderr lines.
+const STDERR_LINGER: Duration = Duration::from_secs(1);
 /// How long a node may take to start its proxy and check the program.
 const PREPARE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -115,11 +117,12 @@ pub fn run(spec: &JobSpec) -> Result<i32, String> {
             }
         };
         let control = child.stdin.take();
+        let stderr_done = child
+            .stderr
+            .take()
+            .map(|stderr| relay_stderr(index, stderr, events.clone()));
         if let Some(stdout) = child.stdout.take() {
-            relay_proxy(index, stdout, events.clone());
-        }
-        if let Some(stderr) = child.stderr.take() {
-            relay_stderr(index, stderr, events.clone());
+            relay_proxy(index, stdout, stderr_done, events.clone());
         }
         nodes.push(Node {
             host: plan.host.clone(),
@@ -561,39 +564,54 @@ fn shut_down_all(nodes: &mut [Node]) {
     }
 }
 
-fn relay_proxy(node: usize, mut stdout: impl Read + Send + 'static, events: Sender<Event>) {
-    thread::spawn(move || loop {
-        match read_message::<FromProxy>(&mut stdout) {
-            Ok(Some(message)) => {
-                if events.send(Event::Proxy { node, message }).is_err() {
-                    return;
+/// Relays the proxy's messages. When they end, it first lets the proxy's
+/// last stderr lines through (`stderr_done` fires once they are sent), since
+/// they usually say why: ssh's "Connection refused", a shell's "not found".
+fn relay_proxy(
+    node: usize,
+    mut stdout: impl Read + Send + 'static,
+    stderr_done: Option<Receiver<()>>,
+    events: Sender<Event>,
+) {
+    thread::spawn(move || {
+        let error = loop {
+            match read_message::<FromProxy>(&mut stdout) {
+                Ok(Some(message)) => {
+                    if events.send(Event::Proxy { node, message }).is_err() {
+                        return;
+                    }
                 }
+                Ok(None) => break None,
+                Err(e) => break Some(e.to_string()),
             }
-            Ok(None) => {
-                let _ = events.send(Event::ProxyClosed { node, error: None });
-                return;
-            }
-            Err(e) => {
-                let _ = events.send(Event::ProxyClosed {
-                    node,
-                    error: Some(e.to_string()),
-                });
-                return;
-            }
+        };
+        if let Some(done) = stderr_done {
+            // Something the proxy started might hold stderr open: wait a little only.
+            let _ = done.recv_timeout(STDERR_LINGER);
         }
+        let _ = events.send(Event::ProxyClosed { node, error });
     });
 }
 
-fn relay_stderr(node: usize, stderr: impl Read + Send + 'static, events: Sender<Event>) {
+/// Relays the proxy's stderr line by line; the returned channel reports when
+/// it has ended.
+fn relay_stderr(
+    node: usize,
+    stderr: impl Read + Send + 'static,
+    events: Sender<Event>,
+) -> Receiver<()> {
+    let (done, finished) = mpsc::channel();
     thread::spawn(move || {
         use std::io::BufRead;
         for line in io::BufReader::new(stderr).lines() {
-            let Ok(line) = line else { return };
+            let Ok(line) = line else { break };
             if events.send(Event::ProxyStderr { node, line }).is_err() {
-                return;
+                break;
             }
         }
+        let _ = done.send(());
     });
+    finished
 }
 
 /// Copies our stdin to rank 0, like mpiexec.
