@@ -87,8 +87,14 @@ impl Node {
         }
     }
 
-    fn display_name(&self) -> &str {
-        self.hostname.as_deref().unwrap_or(&self.host)
+    /// The host's own name, followed by the name the user gave it when that
+    /// differs (an address in a hostfile, say): "pi2 (10.0.0.12)".
+    fn display_name(&self) -> String {
+        match self.hostname.as_deref() {
+            Some(own) if own == self.host || is_loopback_name(&self.host) => own.to_string(),
+            Some(own) => format!("{own} ({})", self.host),
+            None => self.host.clone(),
+        }
     }
 }
 
@@ -211,6 +217,11 @@ fn node_plans(spec: &JobSpec, layout: &[(String, Vec<usize>)]) -> Result<Vec<Nod
             preset: preset.clone(),
         })
         .collect())
+}
+
+/// The names by which the launcher's own host is given when it was not named.
+fn is_loopback_name(host: &str) -> bool {
+    matches!(host, "localhost" | "127.0.0.1" | "::1")
 }
 
 /// Whether each node is this host, asked for all at once: each answer may
@@ -407,7 +418,7 @@ impl Job {
                 if !self.nodes[node].done {
                     self.nodes[node].done = true;
                     let reason = self.explain_closed(node, error);
-                    let host = self.nodes[node].host.clone();
+                    let host = self.nodes[node].display_name();
                     self.end(Ending {
                         code: EXIT_NODE_LOST,
                         message: format!("bramble: lost {host}: {reason}; ended the job"),
@@ -451,7 +462,7 @@ impl Job {
             }
             FromProxy::Exited { rank, pid, exit } => {
                 if !exit.is_success() && self.ending.is_none() {
-                    let host = self.nodes[node].display_name().to_string();
+                    let host = self.nodes[node].display_name();
                     self.end(Ending {
                         code: exit.status_code(),
                         message: format!(
@@ -466,7 +477,7 @@ impl Job {
                 code,
                 message,
             } => {
-                let host = self.nodes[node].display_name().to_string();
+                let host = self.nodes[node].display_name();
                 let detail = if message.is_empty() {
                     String::new()
                 } else {
@@ -492,7 +503,7 @@ impl Job {
             }
             FromProxy::Done => self.nodes[node].done = true,
             FromProxy::Failed { message } => {
-                let host = self.nodes[node].host.clone();
+                let host = self.nodes[node].display_name();
                 self.end(Ending {
                     code: EXIT_CANNOT_START,
                     message: format!("bramble: {host}: {message}"),
@@ -511,11 +522,11 @@ impl Job {
             let node = &mut self.nodes[index];
             node.done = true;
             let _ = node.child.kill();
-            let host = node.host.clone();
+            let host = node.display_name();
             self.end(Ending {
                 code: EXIT_NODE_LOST,
                 message: format!(
-                    "bramble: lost contact with {host} (no heartbeat for {}s): is it down or unplugged? Ended the job; its ranks end themselves when they lose the launcher",
+                    "bramble: lost contact with {host}: silent for {}s (is it down, or its network unplugged?); ended the job, and the ranks there end themselves",
                     SILENCE_LIMIT.as_secs()
                 ),
             });

@@ -16,8 +16,15 @@ use crate::protocol::{Exit, NodePlan};
 /// After SIGTERM, how long ranks get before SIGKILL.
 pub const TERM_GRACE: std::time::Duration = std::time::Duration::from_millis(300);
 
-/// Finds the program the way `execvp` will, and says clearly why it cannot run.
+/// Finds the program the way `execvp` will, and says clearly why it cannot
+/// run; checks the working directory too, which may be missing on other hosts.
 pub fn check_program(plan: &NodePlan) -> Result<PathBuf, String> {
+    if !Path::new(&plan.wdir).is_dir() {
+        return Err(format!(
+            "the working directory {} does not exist here (create it, or choose another with --wdir)",
+            plan.wdir
+        ));
+    }
     let program = Path::new(&plan.program);
     let candidates: Vec<PathBuf> = if plan.program.contains('/') {
         vec![Path::new(&plan.wdir).join(program)]
@@ -204,6 +211,11 @@ mod tests {
         assert!(check_program(&plan("./nope"))
             .unwrap_err()
             .contains("does not exist"));
+        let mut elsewhere = plan("sh");
+        elsewhere.wdir = "/no/such/dir".into();
+        assert!(check_program(&elsewhere)
+            .unwrap_err()
+            .contains("working directory /no/such/dir does not exist"));
         let plain = std::env::temp_dir().join(format!("bramble-plain-{}", std::process::id()));
         std::fs::write(&plain, "x").unwrap();
         let error = check_program(&plan(&plain.display().to_string())).unwrap_err();
