@@ -82,6 +82,7 @@ fn assert_gone(namespaces: &[String], pids: &[i32], dir: &std::path::Path) {
 #[test]
 fn a_panicking_test_cleans_up_too() {
     let mut left = None;
+    let mut sleeper = None;
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let bed = Testbed::builder()
             .hosts(2)
@@ -91,12 +92,14 @@ fn a_panicking_test_cleans_up_too() {
         let pids: Vec<i32> = bed.hosts().iter().map(|h| h.pid()).collect();
         left = Some((namespaces, pids, bed.dir().to_path_buf()));
         // A process started on a host must die with the testbed as well.
-        let _sleeper = bed.host(1).command("sleep").arg("600").spawn().unwrap();
+        sleeper = Some(bed.host(1).command("sleep").arg("600").spawn().unwrap());
         panic!("on purpose");
     }));
     assert!(result.is_err());
     let (namespaces, pids, dir) = left.expect("the testbed was built");
     assert_gone(&namespaces, &pids, &dir);
+    let status = sleeper.expect("started").wait().unwrap();
+    assert!(!status.success(), "the sleeper was not killed: {status}");
 }
 
 #[test]
