@@ -1,7 +1,9 @@
 //! The options of `bramble run`, and how they become a job.
 
-use bramble_launch::bootstrap::default_ssh;
+use std::path::Path;
+
 use bramble_launch::JobSpec;
+use bramble_remote::{parse_host_list, parse_hostfile, HostSpec, Ssh};
 use clap::Args;
 
 /// `bramble run [OPTIONS] [--] PROGRAM [ARGS...]`
@@ -66,22 +68,42 @@ impl RunArgs {
                 env.push((key.clone(), value.clone()));
             }
         }
-        if self.hostfile.is_some() || self.hosts.is_some() || self.ppn.is_some() {
-            return Err("hostfiles and --hosts are not available in this build yet".to_string());
-        }
-        let ssh = match self.ssh.or_else(|| std::env::var("BRAMBLE_SSH").ok()) {
-            Some(command) => command.split_whitespace().map(String::from).collect(),
-            None => default_ssh(),
-        };
+        let hosts = self.hosts()?;
+        let slots: usize = hosts.iter().map(|host| host.slots).sum();
         Ok(JobSpec {
-            ranks: self.ranks.unwrap_or(1),
-            hosts: Vec::new(),
+            ranks: self.ranks.unwrap_or(slots.max(1)),
+            hosts,
             program: program.clone(),
             args: args.to_vec(),
             env,
             wdir: self.wdir,
             label: self.label,
-            ssh,
+            ssh: Ssh::new(self.ssh.as_deref())?,
         })
+    }
+
+    /// The hosts from `--hostfile` or `--hosts`, with `--ppn` slots each if
+    /// given; empty means this host only (unless `--ppn` sizes it).
+    fn hosts(&self) -> Result<Vec<HostSpec>, String> {
+        let mut hosts = match (&self.hostfile, &self.hosts) {
+            (Some(_), Some(_)) => {
+                return Err("give either a hostfile (-f) or --hosts, not both".to_string())
+            }
+            (Some(path), None) => parse_hostfile(Path::new(path)).map_err(|e| e.to_string())?,
+            (None, Some(list)) => parse_host_list(list).map_err(|e| e.to_string())?,
+            (None, None) => Vec::new(),
+        };
+        match self.ppn {
+            Some(0) => Err("--ppn takes at least 1 rank per host".to_string()),
+            Some(per_host) if hosts.is_empty() => Ok(vec![HostSpec {
+                name: "localhost".to_string(),
+                slots: per_host,
+            }]),
+            Some(per_host) => {
+                hosts.iter_mut().for_each(|host| host.slots = per_host);
+                Ok(hosts)
+            }
+            None => Ok(hosts),
+        }
     }
 }

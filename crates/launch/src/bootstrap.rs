@@ -9,6 +9,9 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
+use bramble_remote::quote::quote;
+use bramble_remote::Ssh;
+
 /// Whether `host` names the machine the launcher runs on: `localhost`, this
 /// host's name, or a name or address that resolves to one of this host's own
 /// addresses (a hostfile often lists the launching Pi by its full name or IP).
@@ -35,22 +38,14 @@ pub fn own_binary() -> Result<PathBuf, String> {
 }
 
 /// Starts a proxy for `host`.
-pub fn start_proxy(host: &str, local: bool, ssh: &[String]) -> Result<Child, String> {
+pub fn start_proxy(host: &str, local: bool, ssh: &Ssh) -> Result<Child, String> {
     let binary = own_binary()?;
     let mut command = if local {
         let mut command = Command::new(&binary);
         command.arg("proxy");
         command
     } else {
-        let (program, options) = ssh
-            .split_first()
-            .ok_or_else(|| "the ssh command is empty (check --ssh / BRAMBLE_SSH)".to_string())?;
-        let mut command = Command::new(program);
-        command
-            .args(options)
-            .arg(host)
-            .arg(remote_proxy_command(&binary));
-        command
+        ssh.shell(host, &remote_proxy_command(&binary))
     };
     command
         .stdin(Stdio::piped())
@@ -61,10 +56,7 @@ pub fn start_proxy(host: &str, local: bool, ssh: &[String]) -> Result<Child, Str
         if local {
             format!("cannot start the local proxy {}: {e}", binary.display())
         } else {
-            format!(
-                "cannot run {:?} to reach {host}: {e}",
-                ssh.first().map(String::as_str).unwrap_or("ssh")
-            )
+            format!("cannot run ssh to reach {host} ({e}): is OpenSSH's client installed?")
         }
     })
 }
@@ -72,31 +64,10 @@ pub fn start_proxy(host: &str, local: bool, ssh: &[String]) -> Result<Child, Str
 /// The shell command a remote host runs: bramble at our own absolute path if
 /// it is there, else the one on its PATH.
 fn remote_proxy_command(binary: &std::path::Path) -> String {
-    let path = binary.display().to_string().replace('\'', r"'\''");
+    let path = quote(&binary.display().to_string());
     format!(
-        "p='{path}'; [ -x \"$p\" ] || p=bramble; command -v \"$p\" >/dev/null 2>&1 || {{ echo 'bramble is not installed on this host (install it or run bramble setup)' >&2; exit 127; }}; exec \"$p\" proxy"
+        "p={path}; [ -x \"$p\" ] || p=bramble; command -v \"$p\" >/dev/null 2>&1 || {{ echo 'bramble is not installed on this host (install it or run bramble setup)' >&2; exit 127; }}; exec \"$p\" proxy"
     )
-}
-
-/// The default ssh command: the system's OpenSSH, never prompting, accepting
-/// new host keys but refusing changed ones.
-pub fn default_ssh() -> Vec<String> {
-    [
-        "ssh",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "StrictHostKeyChecking=accept-new",
-        "-o",
-        "ConnectTimeout=5",
-        "-o",
-        "ServerAliveInterval=2",
-        "-o",
-        "ServerAliveCountMax=3",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
 }
 
 #[cfg(test)]

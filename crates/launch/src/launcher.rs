@@ -14,6 +14,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use bramble_pmi::host_name;
+use bramble_remote::Failure;
 
 use crate::bootstrap::{is_local, start_proxy};
 use crate::output::write_lines;
@@ -25,6 +26,10 @@ use crate::protocol::{
 use crate::rank::signal_name;
 /// How long proxies get to end their ranks before the launcher stops waiting.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
+/// How many of a proxy's last stderr lines are kept to explain its end.
+const STDERR_TAIL_LINES: usize = 5;
+/// OpenSSH's exit status when ssh itself failed (rather than the remote command).
+const SSH_FAILED: i32 = 255;
 /// How long the launcher waits for a closed proxy's last stderr lines.
 const STDERR_LINGER: Duration = Duration::from_secs(1);
 /// How long a node may take to start its proxy and check the program.
@@ -89,6 +94,14 @@ impl Node {
 
     /// The host's own name, followed by the name the user gave it when that
     /// differs (an address in a hostfile, say): "pi2 (10.0.0.12)".
+    /// Keeps the last few lines the proxy (or ssh) wrote to stderr.
+    fn remember_stderr(&mut self, line: String) {
+        if self.stderr_tail.len() == STDERR_TAIL_LINES {
+            self.stderr_tail.remove(0);
+        }
+        self.stderr_tail.push(line);
+    }
+
     fn display_name(&self) -> String {
         match self.hostname.as_deref() {
             Some(own) if own == self.host || is_loopback_name(&self.host) => own.to_string(),
@@ -321,21 +334,18 @@ impl Job {
                     return Err(Ending {
                         code: EXIT_CANNOT_START,
                         message: format!(
-                            "bramble: cannot run the job on {}: {message}",
+                            "bramble: cannot start the job on {}: {message}",
                             self.nodes[node].host
                         ),
                     });
                 }
-                Event::ProxyStderr { node, line } => self.nodes[node].stderr_tail.push(line),
+                Event::ProxyStderr { node, line } => self.nodes[node].remember_stderr(line),
                 Event::ProxyClosed { node, error } => {
                     self.nodes[node].done = true;
                     let reason = self.explain_closed(node, error);
                     return Err(Ending {
                         code: EXIT_CANNOT_START,
-                        message: format!(
-                            "bramble: cannot reach {}: {reason}",
-                            self.nodes[node].host
-                        ),
+                        message: format!("bramble: cannot start the job: {reason}"),
                     });
                 }
                 Event::Signal(signal) => {
@@ -353,20 +363,24 @@ impl Job {
         Ok(())
     }
 
+    /// Why a node's proxy went away, as "HOST: what happened[; what to do]":
+    /// ssh's own failures (exit status 255) are recognized and explained,
+    /// anything else is told in the proxy's last stderr lines.
     fn explain_closed(&mut self, node: usize, error: Option<String>) -> String {
-        let status = self.nodes[node].child.wait().ok();
-        let tail = self.nodes[node].stderr_tail.join(" / ");
-        let mut reason = if tail.is_empty() {
+        let node = &mut self.nodes[node];
+        let code = node.child.wait().ok().and_then(|status| status.code());
+        let tail = node.stderr_tail.join(" / ");
+        if code == Some(SSH_FAILED) {
+            if let Some(failure) = Failure::classify(code, &tail) {
+                return failure.explain(&node.host);
+            }
+        }
+        let reason = if tail.is_empty() {
             error.unwrap_or_else(|| "its proxy ended unexpectedly".to_string())
         } else {
             tail
         };
-        if let Some(code) = status.and_then(|s| s.code()) {
-            if code == 255 && !reason.contains("ssh") {
-                reason = format!("ssh failed: {reason}");
-            }
-        }
-        reason
+        format!("{}: {reason}", node.display_name())
     }
 
     /// Relays events until every node is done.
@@ -412,16 +426,15 @@ impl Job {
             }
             Event::ProxyStderr { node, line } => {
                 eprintln!("bramble: {}: {line}", self.nodes[node].host);
-                self.nodes[node].stderr_tail.push(line);
+                self.nodes[node].remember_stderr(line);
             }
             Event::ProxyClosed { node, error } => {
                 if !self.nodes[node].done {
                     self.nodes[node].done = true;
                     let reason = self.explain_closed(node, error);
-                    let host = self.nodes[node].display_name();
                     self.end(Ending {
                         code: EXIT_NODE_LOST,
-                        message: format!("bramble: lost {host}: {reason}; ended the job"),
+                        message: format!("bramble: lost {reason}; ended the job"),
                     });
                 }
             }

@@ -17,4 +17,4 @@ pub mod rank;
 pub mod watchdog;
 
 pub use launcher::run;
-pub use plan::{Host, JobSpec};
+pub use plan::JobSpec;

@@ -5,12 +5,7 @@
 
 use std::collections::BTreeMap;
 
-/// A host and how many ranks it takes per round.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Host {
-    pub name: String,
-    pub slots: usize,
-}
+use bramble_remote::{HostSpec, Ssh};
 
 /// A parallel job as the user described it.
 #[derive(Debug, Clone)]
@@ -18,7 +13,7 @@ pub struct JobSpec {
     /// Number of ranks.
     pub ranks: usize,
     /// Where to run; empty means "here, all ranks".
-    pub hosts: Vec<Host>,
+    pub hosts: Vec<HostSpec>,
     pub program: String,
     pub args: Vec<String>,
     /// Extra environment for every rank (`--env K=V`, `-genv K V`).
@@ -27,13 +22,13 @@ pub struct JobSpec {
     pub wdir: Option<String>,
     /// Prefix each output line with `[rank] `.
     pub label: bool,
-    /// The ssh command (program and options) for remote hosts.
-    pub ssh: Vec<String>,
+    /// How to reach remote hosts.
+    pub ssh: Ssh,
 }
 
 /// Assigns ranks to hosts. Returns, per host that gets any rank, its ranks in
 /// order; hosts keep the order they were given in.
-pub fn map_ranks(hosts: &[Host], ranks: usize) -> Result<Vec<(String, Vec<usize>)>, String> {
+pub fn map_ranks(hosts: &[HostSpec], ranks: usize) -> Result<Vec<(String, Vec<usize>)>, String> {
     if ranks == 0 {
         return Err("the job needs at least one rank (-n 1 or more)".to_string());
     }
@@ -74,8 +69,8 @@ pub fn map_ranks(hosts: &[Host], ranks: usize) -> Result<Vec<(String, Vec<usize>
 mod tests {
     use super::*;
 
-    fn host(name: &str, slots: usize) -> Host {
-        Host {
+    fn host(name: &str, slots: usize) -> HostSpec {
+        HostSpec {
             name: name.to_string(),
             slots,
         }
