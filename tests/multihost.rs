@@ -143,8 +143,8 @@ fn mpich_and_mpi4py_programs_run_across_hosts() {
     assert_eq!(lines(&result.stdout), expected);
 }
 
-/// A `wait_for_go` job of two ranks per host, started and waited for until
-/// every rank is connected and holding still.
+/// A job of two ranks per host, started and waited for until every rank has
+/// said it is ready.
 struct HeldJob {
     child: Child,
     stdin: Option<ChildStdin>,
@@ -156,12 +156,29 @@ struct HeldJob {
 
 const HELD_RANKS: usize = 6;
 
+/// Output lines of the flooding ranks of [`HeldJob::start_flooding`].
+const FLOOD_LINE: &str = "y";
+
 impl HeldJob {
+    /// `wait_for_go`: every rank connected to the others and holding still.
     fn start(bed: &Testbed) -> HeldJob {
+        HeldJob::start_program(bed, &[example("wait_for_go").as_os_str()])
+    }
+
+    /// Ranks that wait, except those on `host`, which soon write output as
+    /// fast as they can.
+    fn start_flooding(bed: &Testbed, host: &str) -> HeldJob {
+        let script = format!(
+            "echo rank $PMI_RANK ready; if [ \"$(hostname)\" = {host} ]; then sleep 0.5; exec yes {FLOOD_LINE}; fi; exec sleep 60"
+        );
+        HeldJob::start_program(bed, &["sh".as_ref(), "-c".as_ref(), script.as_ref()])
+    }
+
+    fn start_program(bed: &Testbed, program: &[&std::ffi::OsStr]) -> HeldJob {
         let file = hostfile(bed, 2);
         let marker = marker();
         let mut child = bramble_run(bed, &["-f", &file])
-            .arg(example("wait_for_go"))
+            .args(program)
             .env("BRAMBLE_TEST_MARKER", &marker)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -188,7 +205,8 @@ impl HeldJob {
         while job.stdout_seen.len() < HELD_RANKS {
             let left = deadline.saturating_duration_since(Instant::now());
             match job.stdout.recv_timeout(left) {
-                Ok(line) => job.stdout_seen.push(line),
+                Ok(line) if line.contains(" ready") => job.stdout_seen.push(line),
+                Ok(_) => {}
                 Err(_) => {
                     let _ = job.child.kill();
                     panic!(
@@ -263,12 +281,13 @@ impl Drop for HeldJob {
     }
 }
 
+/// The lines `source` gives, but for those of flooding ranks.
 fn lines_of(source: impl Read + Send + 'static) -> Receiver<String> {
     let (sender, receiver) = mpsc::channel();
     thread::spawn(move || {
         for line in BufReader::new(source).lines() {
             let Ok(line) = line else { return };
-            if sender.send(line).is_err() {
+            if line != FLOOD_LINE && sender.send(line).is_err() {
                 return;
             }
         }
@@ -307,6 +326,23 @@ fn assert_nothing_left(bed: &Testbed, marker: &str, limit: Duration) {
             panic!("bramble processes are still running on the hosts after {limit:?}: {left:?}");
         }
         thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Fails unless the job's ranks on host `index` end within `limit`.
+fn assert_ranks_end_on(bed: &Testbed, index: usize, marker: &str, limit: Duration) {
+    let host_ns = netns_of(bed.host(index).pid() as u32);
+    let deadline = Instant::now() + limit;
+    while processes_with_marker(marker)
+        .iter()
+        .any(|&pid| netns_of(pid) == host_ns)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "ranks still run on the unplugged {} after {limit:?}",
+            bed.host(index).name()
+        );
+        thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -371,20 +407,34 @@ fn a_host_that_loses_its_link_is_named_and_its_ranks_end() {
     );
     // The ranks on node2 end themselves when they miss the launcher, even
     // though their ssh session is still open; then the cable goes back.
-    let node2_ns = netns_of(bed.host(2).pid() as u32);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while processes_with_marker(&marker)
-        .iter()
-        .any(|&pid| netns_of(pid) == node2_ns)
-    {
-        assert!(
-            Instant::now() < deadline,
-            "ranks still run on the unplugged node2"
-        );
-        thread::sleep(Duration::from_millis(100));
-    }
+    assert_ranks_end_on(&bed, 2, &marker, Duration::from_secs(10));
     bed.host(2).link_up().expect("plug node2 back in");
     assert_nothing_left(&bed, &marker, Duration::from_secs(5));
+}
+
+#[test]
+fn a_host_cut_off_while_its_ranks_flood_output_still_ends_them() {
+    // The proxy on node2 blocks writing to its stalled ssh session; its
+    // watchdog must end the ranks all the same.
+    let bed = testbed();
+    let job = HeldJob::start_flooding(&bed, "node2");
+    let marker = job.marker.clone();
+    let unplugged_at = Instant::now();
+    bed.host(2).link_down().expect("unplug node2");
+    let result = job.finish(unplugged_at, Duration::from_secs(20));
+    result.assert_failed_with(255, "node2");
+    assert_ranks_end_on(&bed, 2, &marker, Duration::from_secs(10));
+    bed.host(2).link_up().expect("plug node2 back in");
+    assert_nothing_left(&bed, &marker, Duration::from_secs(5));
+}
+
+#[test]
+fn a_killed_launcher_leaves_no_process_on_any_host() {
+    let bed = testbed();
+    let mut job = HeldJob::start(&bed);
+    job.child.kill().expect("SIGKILL the launcher");
+    let _ = job.child.wait();
+    assert_nothing_left(&bed, &job.marker, Duration::from_secs(5));
 }
 
 #[test]

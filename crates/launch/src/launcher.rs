@@ -9,7 +9,9 @@
 
 use std::io::{self, Read};
 use std::process::{Child, ChildStdin};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -17,15 +19,18 @@ use bramble_pmi::host_name;
 use bramble_remote::Failure;
 
 use crate::bootstrap::{is_local, start_proxy};
-use crate::output::write_lines;
+use crate::budget::OutputBudget;
+use crate::output::Terminal;
 use crate::plan::{map_ranks, JobSpec};
 use crate::protocol::{
-    read_message, write_message, FromProxy, NodePlan, Stream, ToProxy, HEARTBEAT_INTERVAL,
-    SILENCE_LIMIT,
+    read_message, write_message, FromProxy, NodePlan, ToProxy, HEARTBEAT_INTERVAL, SILENCE_LIMIT,
 };
 use crate::rank::signal_name;
 /// How long proxies get to end their ranks before the launcher stops waiting.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
+/// Bytes of rank output that may wait for the terminal; beyond that the
+/// launcher stops reading output from the nodes until the terminal catches up.
+const OUTPUT_BUDGET: usize = 4 << 20;
 /// How many of a proxy's last stderr lines are kept to explain its end.
 const STDERR_TAIL_LINES: usize = 5;
 /// OpenSSH's exit status when ssh itself failed (rather than the remote command).
@@ -79,6 +84,9 @@ struct Node {
     done: bool,
     in_barrier: bool,
     last_heard: Instant,
+    /// Set while the launcher holds off reading this node's messages because
+    /// too much output waits for the terminal: silence then means nothing.
+    output_held: Arc<AtomicBool>,
     /// Last lines the proxy (or ssh) wrote to stderr, to explain a failure.
     stderr_tail: Vec<String>,
 }
@@ -125,6 +133,7 @@ pub fn run(spec: &JobSpec) -> Result<i32, String> {
     watch_signals(events.clone())?;
     let plans = node_plans(spec, &layout)?;
     let locality = which_are_local(&plans);
+    let output_budget = Arc::new(OutputBudget::new(OUTPUT_BUDGET));
 
     let mut nodes = Vec::with_capacity(plans.len());
     for (index, (plan, local)) in plans.iter().zip(locality).enumerate() {
@@ -140,8 +149,16 @@ pub fn run(spec: &JobSpec) -> Result<i32, String> {
             .stderr
             .take()
             .map(|stderr| relay_stderr(index, stderr, events.clone()));
+        let output_held = Arc::new(AtomicBool::new(false));
         if let Some(stdout) = child.stdout.take() {
-            relay_proxy(index, stdout, stderr_done, events.clone());
+            let relay = ProxyRelay {
+                node: index,
+                stderr_done,
+                output_budget: Arc::clone(&output_budget),
+                output_held: Arc::clone(&output_held),
+                events: events.clone(),
+            };
+            relay.start(stdout);
         }
         nodes.push(Node {
             host: plan.host.clone(),
@@ -153,6 +170,7 @@ pub fn run(spec: &JobSpec) -> Result<i32, String> {
             done: false,
             in_barrier: false,
             last_heard: Instant::now(),
+            output_held,
             stderr_tail: Vec::new(),
         });
     }
@@ -162,7 +180,7 @@ pub fn run(spec: &JobSpec) -> Result<i32, String> {
 
     let mut job = Job {
         nodes,
-        label: spec.label,
+        terminal: Terminal::start(spec.label, output_budget),
         ending: None,
         ended_at: None,
         barrier_puts: Vec::new(),
@@ -183,6 +201,7 @@ pub fn run(spec: &JobSpec) -> Result<i32, String> {
     }
     forward_stdin(events);
     job.supervise(&inbox);
+    job.terminal.finish();
     match job.ending {
         Some(ending) => {
             eprintln!("{}", ending.message);
@@ -284,7 +303,7 @@ fn job_secret() -> Result<String, String> {
 
 struct Job {
     nodes: Vec<Node>,
-    label: bool,
+    terminal: Terminal,
     ending: Option<Ending>,
     ended_at: Option<Instant>,
     barrier_puts: Vec<(String, String)>,
@@ -461,18 +480,7 @@ impl Job {
 
     fn on_message(&mut self, node: usize, message: FromProxy) {
         match message {
-            FromProxy::Output { rank, stream, data } => {
-                let result = match stream {
-                    Stream::Stdout => {
-                        write_lines(&mut io::stdout().lock(), rank, &data, self.label)
-                    }
-                    Stream::Stderr => {
-                        write_lines(&mut io::stderr().lock(), rank, &data, self.label)
-                    }
-                };
-                // A closed terminal is not a reason to stop the job.
-                drop(result);
-            }
+            FromProxy::Output { rank, stream, data } => self.terminal.write(rank, stream, data),
             FromProxy::Exited { rank, pid, exit } => {
                 if !exit.is_success() && self.ending.is_none() {
                     let host = self.nodes[node].display_name();
@@ -528,6 +536,11 @@ impl Job {
 
     /// A node silent for too long has lost its link: end the job, naming it.
     fn check_silence(&mut self) {
+        for node in &mut self.nodes {
+            if node.output_held.load(Ordering::Relaxed) {
+                node.last_heard = Instant::now();
+            }
+        }
         let lost: Vec<usize> = (0..self.nodes.len())
             .filter(|&i| !self.nodes[i].done && self.nodes[i].last_heard.elapsed() > SILENCE_LIMIT)
             .collect();
@@ -588,33 +601,46 @@ fn shut_down_all(nodes: &mut [Node]) {
     }
 }
 
-/// Relays the proxy's messages. When they end, it first lets the proxy's
-/// last stderr lines through (`stderr_done` fires once they are sent), since
-/// they usually say why: ssh's "Connection refused", a shell's "not found".
-fn relay_proxy(
+/// The thread that reads one proxy's messages into the launcher's events.
+struct ProxyRelay {
     node: usize,
-    mut stdout: impl Read + Send + 'static,
+    /// Fires once the proxy's stderr lines are all relayed.
     stderr_done: Option<Receiver<()>>,
+    output_budget: Arc<OutputBudget>,
+    output_held: Arc<AtomicBool>,
     events: Sender<Event>,
-) {
-    thread::spawn(move || {
-        let error = loop {
-            match read_message::<FromProxy>(&mut stdout) {
-                Ok(Some(message)) => {
-                    if events.send(Event::Proxy { node, message }).is_err() {
-                        return;
+}
+
+impl ProxyRelay {
+    /// Relays until the proxy's stdout ends. Then it first lets the proxy's
+    /// last stderr lines through, since they usually say why: ssh's
+    /// "Connection refused", a shell's "not found".
+    fn start(self, mut stdout: impl Read + Send + 'static) {
+        thread::spawn(move || {
+            let node = self.node;
+            let error = loop {
+                match read_message::<FromProxy>(&mut stdout) {
+                    Ok(Some(message)) => {
+                        if let FromProxy::Output { data, .. } = &message {
+                            self.output_held.store(true, Ordering::Relaxed);
+                            self.output_budget.take(data.len());
+                            self.output_held.store(false, Ordering::Relaxed);
+                        }
+                        if self.events.send(Event::Proxy { node, message }).is_err() {
+                            return;
+                        }
                     }
+                    Ok(None) => break None,
+                    Err(e) => break Some(e.to_string()),
                 }
-                Ok(None) => break None,
-                Err(e) => break Some(e.to_string()),
+            };
+            if let Some(done) = self.stderr_done {
+                // Something the proxy started might hold stderr open: wait a little only.
+                let _ = done.recv_timeout(STDERR_LINGER);
             }
-        };
-        if let Some(done) = stderr_done {
-            // Something the proxy started might hold stderr open: wait a little only.
-            let _ = done.recv_timeout(STDERR_LINGER);
-        }
-        let _ = events.send(Event::ProxyClosed { node, error });
-    });
+            let _ = self.events.send(Event::ProxyClosed { node, error });
+        });
+    }
 }
 
 /// Relays the proxy's stderr line by line; the returned channel reports when

@@ -7,6 +7,7 @@
 //! their PMI-1 requests ([`kvs`]) and relays their output ([`output`]).
 
 pub mod bootstrap;
+pub mod budget;
 pub mod kvs;
 pub mod launcher;
 pub mod output;

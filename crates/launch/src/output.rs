@@ -3,9 +3,17 @@
 //! The proxy cuts each rank's stdout and stderr into complete lines before
 //! sending them, and the launcher writes each batch with one call, so lines of
 //! different ranks never interleave inside a line. With `--label` every line
-//! gets Hydra's `[R] ` prefix.
+//! gets Hydra's `[R] ` prefix. The launcher writes on a thread of its own
+//! ([`Terminal`]), so a slow or paused terminal (Ctrl-S) holds up only the
+//! output, never heartbeats or the end of a job.
 
 use std::io::{self, Write};
+use std::sync::mpsc::{self, Sender};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+
+use crate::budget::OutputBudget;
+use crate::protocol::Stream;
 
 /// A line longer than this is passed on in pieces rather than held forever.
 const MAX_HELD: usize = 64 * 1024;
@@ -55,6 +63,49 @@ pub fn write_lines(out: &mut impl Write, rank: usize, data: &[u8], label: bool) 
     }
     out.write_all(&text)?;
     out.flush()
+}
+
+/// The launcher's writer of rank output to its own stdout and stderr.
+pub struct Terminal {
+    sender: Option<Sender<(usize, Stream, Vec<u8>)>>,
+    writer: Option<JoinHandle<()>>,
+}
+
+impl Terminal {
+    /// Starts the writer; it gives each batch's bytes back to `budget` once written.
+    pub fn start(label: bool, budget: Arc<OutputBudget>) -> Terminal {
+        let (sender, batches) = mpsc::channel::<(usize, Stream, Vec<u8>)>();
+        let writer = thread::spawn(move || {
+            for (rank, stream, data) in batches {
+                let written = match stream {
+                    Stream::Stdout => write_lines(&mut io::stdout().lock(), rank, &data, label),
+                    Stream::Stderr => write_lines(&mut io::stderr().lock(), rank, &data, label),
+                };
+                // A closed terminal is not a reason to stop the job.
+                drop(written);
+                budget.give_back(data.len());
+            }
+        });
+        Terminal {
+            sender: Some(sender),
+            writer: Some(writer),
+        }
+    }
+
+    /// Queues whole lines of `rank` for writing.
+    pub fn write(&self, rank: usize, stream: Stream, data: Vec<u8>) {
+        if let Some(sender) = &self.sender {
+            let _ = sender.send((rank, stream, data));
+        }
+    }
+
+    /// Waits until everything queued is written.
+    pub fn finish(&mut self) {
+        self.sender = None;
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
 }
 
 #[cfg(test)]

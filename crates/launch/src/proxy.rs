@@ -12,11 +12,13 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::ChildStdin;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use bramble_pmi::{host_name, JobFacts};
 
+use crate::budget::OutputBudget;
 use crate::kvs::{Action, Kvs};
 use crate::output::LineSplitter;
 use crate::protocol::{
@@ -24,6 +26,9 @@ use crate::protocol::{
 };
 use crate::rank::{self, check_program, exit_of, signal_group, TERM_GRACE};
 use crate::watchdog::Watchdog;
+/// Bytes of rank output the proxy holds while the launcher (or the link to
+/// it) is slower than the ranks.
+const OUTPUT_BUDGET: usize = 1 << 20;
 /// After its process exits, how long a rank's output pipes may stay open (held
 /// by something it started) before we stop waiting for them.
 const OUTPUT_LINGER: Duration = Duration::from_secs(2);
@@ -153,6 +158,7 @@ struct Node {
     killed: bool,
     last_exit: Option<Instant>,
     watchdog: Watchdog,
+    output_budget: Arc<OutputBudget>,
 }
 
 impl Node {
@@ -175,6 +181,7 @@ impl Node {
             killed: false,
             last_exit: None,
             watchdog: watchdog.clone(),
+            output_budget: Arc::new(OutputBudget::new(OUTPUT_BUDGET)),
         };
         for local in 0..plan.ranks.len() {
             if let Err(message) = node.start_rank(plan, program, local, events) {
@@ -203,10 +210,12 @@ impl Node {
         self.watchdog.guard(pid);
         let stdin = child.stdin.take();
         if let Some(stdout) = child.stdout.take() {
-            relay_output(local, Stream::Stdout, stdout, events.clone());
+            let budget = Arc::clone(&self.output_budget);
+            relay_output(local, Stream::Stdout, stdout, budget, events.clone());
         }
         if let Some(stderr) = child.stderr.take() {
-            relay_output(local, Stream::Stderr, stderr, events.clone());
+            let budget = Arc::clone(&self.output_budget);
+            relay_output(local, Stream::Stderr, stderr, budget, events.clone());
         }
         let pmi_reader = ours
             .try_clone()
@@ -260,7 +269,9 @@ impl Node {
                     data,
                 } => {
                     let rank = plan.ranks[local];
+                    let bytes = data.len();
                     self.report(out, &FromProxy::Output { rank, stream, data })?;
+                    self.output_budget.give_back(bytes);
                 }
                 Event::OutputClosed { local } => {
                     self.ranks[local].open_streams -= 1;
@@ -391,10 +402,12 @@ impl Node {
     }
 }
 
+/// Relays a rank's output stream in whole lines, within the output budget.
 fn relay_output(
     local: usize,
     stream: Stream,
     mut source: impl Read + Send + 'static,
+    budget: Arc<OutputBudget>,
     events: Sender<Event>,
 ) {
     thread::spawn(move || {
@@ -405,6 +418,7 @@ fn relay_output(
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     if let Some(data) = splitter.push(&buffer[..n]) {
+                        budget.take(data.len());
                         if events
                             .send(Event::Output {
                                 local,
@@ -420,6 +434,7 @@ fn relay_output(
             }
         }
         if let Some(data) = splitter.finish() {
+            budget.take(data.len());
             let _ = events.send(Event::Output {
                 local,
                 stream,
