@@ -100,8 +100,6 @@ impl Node {
         }
     }
 
-    /// The host's own name, followed by the name the user gave it when that
-    /// differs (an address in a hostfile, say): "pi2 (10.0.0.12)".
     /// Keeps the last few lines the proxy (or ssh) wrote to stderr.
     fn remember_stderr(&mut self, line: String) {
         if self.stderr_tail.len() == STDERR_TAIL_LINES {
@@ -110,6 +108,8 @@ impl Node {
         self.stderr_tail.push(line);
     }
 
+    /// The host's own name, followed by the name the user gave it when that
+    /// differs (an address in a hostfile, say): "pi2 (10.0.0.12)".
     fn display_name(&self) -> String {
         match self.hostname.as_deref() {
             Some(own) if own == self.host || is_loopback_name(&self.host) => own.to_string(),
