@@ -36,7 +36,12 @@ pub fn run(cluster: &Cluster, program: Option<&str>) -> Result<bool, String> {
     let mut probes = Vec::new();
     for (output, sent, received) in results {
         match output.failure() {
-            Some(failure) => problems.push((output.host.clone(), failure.explain(&output.host))),
+            Some(failure) => {
+                let text = failure.explain(&output.host);
+                let prefix = format!("{}: ", output.host);
+                let text = text.strip_prefix(&prefix).unwrap_or(&text).to_string();
+                problems.push((output.host.clone(), text));
+            }
             None => probes.push(Probe {
                 host: output.host.clone(),
                 facts: Facts::parse(&output.stdout),
@@ -208,8 +213,13 @@ fn check_host(probe: &Probe, program: Option<&str>, problems: &mut Vec<(String, 
 /// A host whose own name resolves to loopback (Debian's `127.0.1.1` line)
 /// advertises an address no other host can reach.
 fn check_self_resolution(facts: &Facts, viewer: &str, problems: &mut Vec<(String, String)>) {
-    let own = facts.get("self");
-    if own.split_whitespace().any(|a| a.starts_with("127.")) {
+    let loopback: Vec<&str> = facts
+        .get("self")
+        .split_whitespace()
+        .filter(|a| a.starts_with("127."))
+        .collect();
+    if !loopback.is_empty() {
+        let own = loopback.join(", ");
         let name = match viewer {
             "the head" => local_hostname(),
             _ => facts.get("hostname").to_string(),

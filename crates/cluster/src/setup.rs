@@ -85,6 +85,7 @@ pub fn run(cluster: &Cluster, options: &SetupOptions) -> Result<bool, String> {
     });
 
     let head = update_local_hosts(&block, &names)?;
+    check_by_name(cluster, &mut states);
     let hostfile = write_hostfile(&states, cluster, &options.hostfile_out)?;
     print_summary(&states, &head, &hostfile);
     Ok(states.iter().all(|s| s.error.is_none()))
@@ -264,6 +265,23 @@ fn configure(
             old => format!("updated from {old}"),
         }
     };
+}
+
+/// Connects to every host by its (new) name, which also records its host
+/// key under that name, so the hostfile's names work from the head.
+fn check_by_name(cluster: &Cluster, states: &mut [HostState]) {
+    std::thread::scope(|scope| {
+        for state in states.iter_mut().filter(|s| s.error.is_none()) {
+            scope.spawn(move || {
+                if let Some(failure) = cluster.ssh.run(&state.name, "true", None).failure() {
+                    state.error = Some(format!(
+                        "set up, but not reachable by its name: {}",
+                        failure.explain(&state.name)
+                    ));
+                }
+            });
+        }
+    });
 }
 
 fn print_progress(state: &HostState) {
