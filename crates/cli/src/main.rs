@@ -1,5 +1,6 @@
 //! The `bramble` command: a thin front-end over the launch and cluster crates.
 
+mod cluster_args;
 mod mpiexec_args;
 mod run_args;
 
@@ -22,6 +23,8 @@ enum Command {
     /// Internal: the per-node proxy the launcher starts on every host.
     #[command(hide = true)]
     Proxy,
+    #[command(flatten)]
+    Cluster(cluster_args::ClusterCommand),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Proxy => bramble_launch::proxy::serve(),
+        Command::Cluster(command) => command.run(),
     };
     ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
 }

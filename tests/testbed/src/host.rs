@@ -50,11 +50,16 @@ impl Host {
 
     /// A command that runs `program` on this host (in its network, UTS and
     /// mount namespaces, through `nsenter`). Add arguments, environment and
-    /// stdio as with any [`Command`]; the working directory is kept.
+    /// stdio as with any [`Command`]; its `current_dir` (default: ours) is
+    /// kept inside the host.
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut command = Command::new("nsenter");
         command
-            .args(["-t", &self.pid.to_string(), "-n", "-u", "-m", "--"])
+            .args(["-t", &self.pid.to_string(), "-n", "-u", "-m"])
+            // Without it, entering the mount namespace would move the
+            // program to `/`; `.` is opened before entering, so it is the
+            // command's own `current_dir`.
+            .args(["--wd=.", "--"])
             .arg(program);
         command
     }
