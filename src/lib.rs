@@ -30,15 +30,15 @@ mod communicator;
 mod engine;
 mod error;
 mod point_to_point;
+mod request;
 mod transport;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use communicator::Communicator;
 pub use error::{Error, Result};
-pub use point_to_point::{
-    RecvRequest, SendRequest, Source, Status, Tag, TagSelector, ANY_SOURCE, ANY_TAG,
-};
+pub use point_to_point::{Source, Status, Tag, TagSelector, ANY_SOURCE, ANY_TAG};
+pub use request::Request;
 
 static STARTED: AtomicBool = AtomicBool::new(false);
 

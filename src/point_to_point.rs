@@ -11,8 +11,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::communicator::Communicator;
-use crate::engine::{Incoming, Pattern, RecvId};
+use crate::engine::{Incoming, Pattern};
 use crate::error::{Error, Result};
+use crate::request::Request;
 
 /// A message tag. Any value is allowed; [`ANY_TAG`] matches them all in receives.
 pub type Tag = u32;
@@ -198,7 +199,7 @@ impl Communicator {
         self.open_value(message)
     }
 
-    fn open_value<T: DeserializeOwned>(&self, message: Incoming) -> Result<(T, Status)> {
+    pub(crate) fn open_value<T: DeserializeOwned>(&self, message: Incoming) -> Result<(T, Status)> {
         self.check_type(&message, value_type_tag::<T>(), std::any::type_name::<T>())?;
         let status = self.status_of(&message)?;
         Ok((decode(&message.payload)?, status))
@@ -229,7 +230,7 @@ impl Communicator {
         self.open_slice(message, buffer)
     }
 
-    fn open_slice<T: Pod>(&self, message: Incoming, buffer: &mut [T]) -> Result<Status> {
+    pub(crate) fn open_slice<T: Pod>(&self, message: Incoming, buffer: &mut [T]) -> Result<Status> {
         self.check_type(&message, slice_type_tag::<T>(), std::any::type_name::<T>())?;
         let status = self.status_of(&message)?;
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(buffer);
@@ -253,41 +254,159 @@ impl Communicator {
 
     /// Starts sending a serde value and returns at once. The value is copied,
     /// so the caller may change it immediately; `wait` on the request to know
-    /// the message has left this process.
+    /// the message has left this process. Dropping the request is fine: the
+    /// message goes out regardless.
+    ///
+    /// ```no_run
+    /// let world = bramble::init()?;
+    /// let request = world.isend(&vec![1u8, 2, 3], 0, 5)?;
+    /// if world.rank() == 0 {
+    ///     let (bytes, _status): (Vec<u8>, _) = world.recv_with_status(bramble::ANY_SOURCE, 5)?;
+    ///     println!("{bytes:?}");
+    /// }
+    /// request.wait()?;
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
     pub fn isend<T: Serialize + ?Sized>(
         &self,
         value: &T,
         dest: usize,
         tag: Tag,
-    ) -> Result<SendRequest> {
+    ) -> Result<Request<'static, ()>> {
         let payload = encode(value)?;
-        let world_dest = self.world_rank(dest)?;
-        self.engine.borrow_mut().send(
-            world_dest,
-            self.context,
-            tag,
-            value_type_tag::<T>(),
-            &payload,
-        )?;
-        Ok(SendRequest {
-            comm: self.clone(),
-            dest: world_dest,
-        })
+        self.start_send(dest, tag, value_type_tag::<T>(), &payload)
     }
 
-    /// Posts a receive for a serde value and returns at once.
+    /// Starts sending a slice of plain data and returns at once; the data is
+    /// copied, so the caller may reuse `data` immediately.
+    pub fn isend_slice<T: Pod>(
+        &self,
+        data: &[T],
+        dest: usize,
+        tag: Tag,
+    ) -> Result<Request<'static, ()>> {
+        self.start_send(dest, tag, slice_type_tag::<T>(), bytemuck::cast_slice(data))
+    }
+
+    fn start_send(
+        &self,
+        dest: usize,
+        tag: Tag,
+        type_tag: u64,
+        payload: &[u8],
+    ) -> Result<Request<'static, ()>> {
+        let world_dest = self.world_rank(dest)?;
+        self.engine
+            .borrow_mut()
+            .send(world_dest, self.context, tag, type_tag, payload)?;
+        Ok(Request::send(self, world_dest, ()))
+    }
+
+    /// Posts a receive for a serde value and returns at once; the request
+    /// yields the value and its [`Status`].
+    ///
+    /// ```no_run
+    /// let world = bramble::init()?;
+    /// let request = world.irecv::<String>(bramble::ANY_SOURCE, bramble::ANY_TAG)?;
+    /// world.send("hello", world.rank(), 3)?;
+    /// let (text, status) = request.wait()?;
+    /// assert_eq!((text.as_str(), status.tag), ("hello", 3));
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
     pub fn irecv<T: DeserializeOwned>(
         &self,
         source: impl Into<Source>,
         tag: impl Into<TagSelector>,
-    ) -> Result<RecvRequest<T>> {
+    ) -> Result<Request<'static, (T, Status)>> {
         let pattern = self.pattern(self.context, source.into(), tag.into())?;
         let id = self.engine.borrow_mut().post(pattern);
-        Ok(RecvRequest {
-            comm: self.clone(),
-            id: Some(id),
-            _type: std::marker::PhantomData,
-        })
+        let comm = self.clone();
+        Ok(Request::recv(self, id, move |message| {
+            comm.open_value(message)
+        }))
+    }
+
+    /// Posts a receive of a slice message into `buffer` and returns at once.
+    /// The message is copied into `buffer` when the request completes; the
+    /// request borrows `buffer` until then. A message longer than `buffer` is
+    /// an [`Error::Truncated`] when the request completes.
+    ///
+    /// ```no_run
+    /// let world = bramble::init()?;
+    /// let mut buffer = [0i32; 8];
+    /// let request = world.irecv_into(&mut buffer, 0, 1)?;
+    /// if world.rank() == 0 {
+    ///     for dest in 0..world.size() {
+    ///         world.send_slice(&[1, 2, 3], dest, 1)?;
+    ///     }
+    /// }
+    /// let status = request.wait()?;
+    /// assert_eq!(&buffer[..status.count::<i32>()], &[1, 2, 3]);
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
+    pub fn irecv_into<'a, T: Pod>(
+        &self,
+        buffer: &'a mut [T],
+        source: impl Into<Source>,
+        tag: impl Into<TagSelector>,
+    ) -> Result<Request<'a, Status>> {
+        let pattern = self.pattern(self.context, source.into(), tag.into())?;
+        let id = self.engine.borrow_mut().post(pattern);
+        let comm = self.clone();
+        Ok(Request::recv(self, id, move |message| {
+            comm.open_slice(message, buffer)
+        }))
+    }
+
+    /// Sends `value` to `dest` and receives a value from `source` at the same
+    /// time, so two ranks can exchange with each other (even large messages)
+    /// without deadlock.
+    ///
+    /// ```no_run
+    /// let world = bramble::init()?;
+    /// let (rank, size) = (world.rank(), world.size());
+    /// let partner = rank ^ 1;
+    /// if partner < size {
+    ///     let theirs: Vec<u64> = world.sendrecv(&vec![rank as u64; 100_000], partner, 0, partner, 0)?.0;
+    ///     assert_eq!(theirs[0], partner as u64);
+    /// }
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
+    pub fn sendrecv<S: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        value: &S,
+        dest: usize,
+        send_tag: Tag,
+        source: impl Into<Source>,
+        recv_tag: impl Into<TagSelector>,
+    ) -> Result<(R, Status)> {
+        let receive = self.irecv(source, recv_tag)?;
+        self.isend(value, dest, send_tag)?.wait()?;
+        receive.wait()
+    }
+
+    /// Sends a slice to `dest` while receiving a slice from `source` into
+    /// `buffer` (see [`sendrecv`](Self::sendrecv) and [`recv_into`](Self::recv_into)).
+    ///
+    /// ```no_run
+    /// let world = bramble::init()?;
+    /// let (rank, size) = (world.rank(), world.size());
+    /// let mut from_left = [0.0f64; 3];
+    /// world.sendrecv_slice(&[rank as f64; 3], (rank + 1) % size, 0, &mut from_left, (rank + size - 1) % size, 0)?;
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
+    pub fn sendrecv_slice<S: Pod, R: Pod>(
+        &self,
+        data: &[S],
+        dest: usize,
+        send_tag: Tag,
+        buffer: &mut [R],
+        source: impl Into<Source>,
+        recv_tag: impl Into<TagSelector>,
+    ) -> Result<Status> {
+        let receive = self.irecv_into(buffer, source, recv_tag)?;
+        self.isend_slice(data, dest, send_tag)?.wait()?;
+        receive.wait()
     }
 
     /// Whether a message fitting `source` and `tag` has arrived; does not receive it.
@@ -318,64 +437,5 @@ impl Communicator {
             tag,
             bytes,
         })
-    }
-}
-
-/// A send in progress. Dropping it is fine: the message goes out regardless.
-#[must_use = "wait on the request to know the message has left"]
-pub struct SendRequest {
-    comm: Communicator,
-    dest: usize,
-}
-
-impl SendRequest {
-    /// Blocks until the message has left this process.
-    pub fn wait(self) -> Result<()> {
-        self.comm.engine.borrow_mut().wait_flushed(self.dest)
-    }
-}
-
-/// A receive in progress. Dropping it before completion withdraws it; a
-/// message it had already matched stays available to later receives.
-#[must_use = "wait on the request to get the message"]
-pub struct RecvRequest<T> {
-    comm: Communicator,
-    id: Option<RecvId>,
-    _type: std::marker::PhantomData<T>,
-}
-
-impl<T: DeserializeOwned> RecvRequest<T> {
-    /// Blocks until the message has arrived and returns it.
-    pub fn wait(mut self) -> Result<(T, Status)> {
-        let Some(id) = self.id.take() else {
-            return Err(Error::InvalidArgument("request already completed".into()));
-        };
-        let message = self.comm.engine.borrow_mut().wait(id)?;
-        self.comm.open_value(message)
-    }
-
-    /// The message, if it has arrived; `Ok(None)` means "not yet".
-    pub fn test(&mut self) -> Result<Option<(T, Status)>> {
-        let Some(id) = self.id else {
-            return Err(Error::InvalidArgument("request already completed".into()));
-        };
-        let found = self.comm.engine.borrow_mut().test(id)?;
-        match found {
-            Some(message) => {
-                self.id = None;
-                self.comm.open_value(message).map(Some)
-            }
-            None => Ok(None),
-        }
-    }
-}
-
-impl<T> Drop for RecvRequest<T> {
-    fn drop(&mut self) {
-        if let Some(id) = self.id.take() {
-            if let Ok(mut engine) = self.comm.engine.try_borrow_mut() {
-                engine.cancel(id);
-            }
-        }
     }
 }
