@@ -29,6 +29,7 @@ mod collective;
 mod communicator;
 mod engine;
 mod error;
+mod ops;
 mod point_to_point;
 mod request;
 mod transport;
@@ -37,6 +38,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use communicator::Communicator;
 pub use error::{Error, Result};
+pub use ops::{Loc, Op, Reducible};
 pub use point_to_point::{Source, Status, Tag, TagSelector, ANY_SOURCE, ANY_TAG};
 pub use request::Request;
 

@@ -100,7 +100,12 @@ pub(crate) fn decode<T: DeserializeOwned>(payload: &[u8]) -> Result<T> {
 }
 
 impl Communicator {
-    fn pattern(&self, context: u32, source: Source, tag: TagSelector) -> Result<Pattern> {
+    pub(crate) fn pattern(
+        &self,
+        context: u32,
+        source: Source,
+        tag: TagSelector,
+    ) -> Result<Pattern> {
         Ok(Pattern {
             context,
             source: match source {
@@ -122,7 +127,12 @@ impl Communicator {
         })
     }
 
-    fn check_type(&self, message: &Incoming, expected: u64, name: &'static str) -> Result<()> {
+    pub(crate) fn check_type(
+        &self,
+        message: &Incoming,
+        expected: u64,
+        name: &'static str,
+    ) -> Result<()> {
         if message.type_tag == expected {
             return Ok(());
         }
