@@ -18,20 +18,24 @@ pub(crate) fn broadcast_bytes<C: Codec>(
     root_bytes: Option<Vec<u8>>,
 ) -> Result<Vec<u8>> {
     let tree = BinomialTree::new(channel.size(), channel.rank(), root);
-    let bytes = match (tree.parent(), root_bytes) {
-        (Some(parent), _) => channel.recv_bytes(parent)?,
-        (None, Some(bytes)) => bytes,
+    let message = match (tree.parent(), root_bytes) {
+        (Some(parent), _) => channel.recv_unchecked(parent)?,
+        (None, Some(bytes)) => channel.outgoing(bytes)?,
         (None, None) => {
             return Err(Error::InvalidArgument(
                 "the root of a broadcast has nothing to send".to_string(),
             ))
         }
     };
-    // Largest subtree first: it has the longest way to go.
+    // Forward the message as it came, and judge its type only afterwards, so
+    // that ranks passing another type than the root all get an error instead
+    // of leaving their subtree waiting. Largest subtree first: it has the
+    // longest way to go.
     for child in tree.children().iter().rev() {
-        channel.send_bytes(child.rank, &bytes)?;
+        channel.forward(child.rank, &message)?;
     }
-    Ok(bytes)
+    channel.check_type(&message)?;
+    Ok(message.payload)
 }
 
 /// Broadcasts a value the root has (`Some`) to every rank.

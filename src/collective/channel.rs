@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::communicator::Communicator;
+use crate::engine::Incoming;
 use crate::error::{Error, Result};
 use crate::point_to_point::{decode, encode, slice_type_tag, value_type_tag, Source};
 
@@ -114,16 +115,49 @@ impl<'c, C: Codec> Channel<'c, C> {
         )
     }
 
+    /// A message of this operation that starts here, as if received from this rank.
+    pub(crate) fn outgoing(&self, payload: Vec<u8>) -> Result<Incoming> {
+        Ok(Incoming {
+            source: self.comm.world_rank(self.comm.rank())?,
+            context: self.comm.collective_context(),
+            tag: self.tag,
+            type_tag: self.codec.type_tag(),
+            payload,
+        })
+    }
+
+    /// Passes a received message on to `dest` unchanged, type fingerprint included.
+    pub(crate) fn forward(&self, dest: usize, message: &Incoming) -> Result<()> {
+        self.comm.send_bytes(
+            self.comm.collective_context(),
+            dest,
+            self.tag,
+            message.type_tag,
+            &message.payload,
+        )
+    }
+
     /// Receives this operation's next message from `source`.
     pub(crate) fn recv_bytes(&self, source: usize) -> Result<Vec<u8>> {
-        let message = self.comm.recv_message(
+        let message = self.recv_unchecked(source)?;
+        self.check_type(&message)?;
+        Ok(message.payload)
+    }
+
+    /// Receives this operation's next message from `source` without checking
+    /// its element type yet (see [`check_type`](Self::check_type)).
+    pub(crate) fn recv_unchecked(&self, source: usize) -> Result<Incoming> {
+        self.comm.recv_message(
             self.comm.collective_context(),
             Source::Rank(source),
             self.tag.into(),
-        )?;
+        )
+    }
+
+    /// Fails if `message` holds another element type than this collective's.
+    pub(crate) fn check_type(&self, message: &Incoming) -> Result<()> {
         self.comm
-            .check_type(&message, self.codec.type_tag(), self.codec.type_name())?;
-        Ok(message.payload)
+            .check_type(message, self.codec.type_tag(), self.codec.type_name())
     }
 
     /// Sends to `dest` while receiving from `source`, so pairs and rings of
@@ -147,8 +181,7 @@ impl<'c, C: Codec> Channel<'c, C> {
             engine.wait_flushed(world_dest)?;
             message
         };
-        self.comm
-            .check_type(&message, self.codec.type_tag(), self.codec.type_name())?;
+        self.check_type(&message)?;
         Ok(message.payload)
     }
 
