@@ -63,7 +63,7 @@ impl Communicator {
             reduce_scatter_ring(&channel, recv, &blocks, op)?;
             return allgather_ring(&channel, recv, &blocks);
         }
-        let reduced = reduce_values(&channel, 0, send.to_vec(), slice_combiner::<T>(op)?)?;
+        let reduced = reduce_values(&channel, 0, send.to_vec(), slice_combiner::<T>(op))?;
         let result = broadcast_value(&channel, 0, reduced)?;
         copy_checked("allreduce_slice result", recv, &result)
     }

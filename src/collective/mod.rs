@@ -27,7 +27,7 @@ mod tree;
 
 use crate::communicator::Communicator;
 use crate::error::{Error, Result};
-use crate::ops::{check_supported, combine_slices, Op, Reducible};
+use crate::ops::{combine_slices, Op, Reducible};
 
 /// Tags of collective operations on the collective context.
 pub(crate) mod tags {
@@ -56,12 +56,10 @@ impl Communicator {
 }
 
 /// The combining step of slice reductions: `op` element by element, checking
-/// that both ranks passed slices of the same length.
-pub(crate) fn slice_combiner<T: Reducible>(
-    op: Op,
-) -> Result<impl FnMut(Vec<T>, Vec<T>) -> Result<Vec<T>>> {
-    check_supported::<T>(op)?;
-    Ok(move |mut accumulated: Vec<T>, later: Vec<T>| {
+/// that both ranks passed slices of the same length. The caller has checked
+/// that `T` supports `op` (before sending anything).
+pub(crate) fn slice_combiner<T: Reducible>(op: Op) -> impl FnMut(Vec<T>, Vec<T>) -> Result<Vec<T>> {
+    move |mut accumulated: Vec<T>, later: Vec<T>| {
         check_length(
             "reduction input of another rank",
             accumulated.len(),
@@ -69,7 +67,7 @@ pub(crate) fn slice_combiner<T: Reducible>(
         )?;
         combine_slices(op, &mut accumulated, &later);
         Ok(accumulated)
-    })
+    }
 }
 
 /// An error unless `actual == expected`, naming `what` had the wrong length.

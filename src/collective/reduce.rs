@@ -8,7 +8,7 @@ use crate::collective::tree::BinomialTree;
 use crate::collective::{check_length, copy_checked, root_buffer, slice_combiner, tags};
 use crate::communicator::Communicator;
 use crate::error::Result;
-use crate::ops::{Op, Reducible};
+use crate::ops::{check_supported, Op, Reducible};
 
 /// Binomial-tree reduction: each rank combines its subtree's values, nearest
 /// child first, so relative ranks are combined in increasing order. The root
@@ -81,7 +81,8 @@ impl Communicator {
         root: usize,
     ) -> Result<()> {
         self.check_root(root)?;
-        let combine = slice_combiner::<T>(op)?;
+        check_supported::<T>(op)?;
+        let combine = slice_combiner::<T>(op);
         let recv = match self.rank() == root {
             true => Some(root_buffer(recv, "reduce_slice")?),
             false => None,

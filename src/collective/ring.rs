@@ -119,11 +119,11 @@ mod tests {
                         (block, contributions[rank][block].clone())
                     })
                     .collect();
-                for rank in 0..size {
+                for (rank, blocks) in contributions.iter_mut().enumerate() {
                     let previous = (rank + size - 1) % size;
                     let block = (rank + 2 * size - step - 2) % size;
                     assert_eq!(sent[previous].0, block);
-                    contributions[rank][block].extend(&sent[previous].1);
+                    blocks[block].extend(&sent[previous].1);
                 }
             }
             for (rank, blocks) in contributions.iter().enumerate() {

@@ -8,7 +8,7 @@ use crate::collective::channel::{Channel, Codec, Plain, Serde};
 use crate::collective::{check_length, copy_checked, slice_combiner, tags};
 use crate::communicator::Communicator;
 use crate::error::Result;
-use crate::ops::{Op, Reducible};
+use crate::ops::{check_supported, Op, Reducible};
 
 /// Recursive doubling: in round k a rank swaps its running block total with
 /// the rank 2^k away; ⌈log2 n⌉ rounds. Returns the combination of the
@@ -110,9 +110,10 @@ impl Communicator {
     /// # Ok::<(), bramble::Error>(())
     /// ```
     pub fn scan_slice<T: Reducible>(&self, send: &[T], recv: &mut [T], op: Op) -> Result<()> {
+        check_supported::<T>(op)?;
         check_length("scan_slice receive buffer", send.len(), recv.len())?;
         let channel = Channel::new(self, tags::SCAN, Plain::<T>::new());
-        let result = inclusive_prefix(&channel, send.to_vec(), slice_combiner::<T>(op)?)?;
+        let result = inclusive_prefix(&channel, send.to_vec(), slice_combiner::<T>(op))?;
         copy_checked("scan_slice result", recv, &result)
     }
 
@@ -128,8 +129,9 @@ impl Communicator {
     /// # Ok::<(), bramble::Error>(())
     /// ```
     pub fn exscan_slice<T: Reducible>(&self, send: &[T], recv: &mut [T], op: Op) -> Result<bool> {
+        check_supported::<T>(op)?;
         check_length("exscan_slice receive buffer", send.len(), recv.len())?;
-        let mut combine = slice_combiner::<T>(op)?;
+        let mut combine = slice_combiner::<T>(op);
         let channel = Channel::new(self, tags::EXSCAN, Plain::<T>::new());
         match exclusive_prefix(&channel, bytemuck::cast_slice(send), &mut combine)? {
             Some(prefix) => {
