@@ -191,6 +191,16 @@ impl Communicator {
 
     /// Receives a serde value. `source` is a rank or [`ANY_SOURCE`], `tag` a
     /// tag or [`ANY_TAG`].
+    ///
+    /// ```no_run
+    /// let world = bramble::init()?;
+    /// if world.rank() == 1 {
+    ///     world.send(&vec![1.5, 2.5], 0, 7)?;
+    /// } else if world.rank() == 0 {
+    ///     let v: Vec<f64> = world.recv(1, 7)?; // another type: Err(TypeMismatch)
+    /// }
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
     pub fn recv<T: DeserializeOwned>(
         &self,
         source: impl Into<Source>,
@@ -200,6 +210,20 @@ impl Communicator {
     }
 
     /// Receives a serde value and tells who sent it, with which tag.
+    ///
+    /// ```no_run
+    /// use bramble::{ANY_SOURCE, ANY_TAG};
+    /// let world = bramble::init()?;
+    /// if world.rank() == 0 {
+    ///     for _ in 1..world.size() {
+    ///         let (word, status): (String, _) = world.recv_with_status(ANY_SOURCE, ANY_TAG)?;
+    ///         println!("{word} from rank {} (tag {})", status.source, status.tag);
+    ///     }
+    /// } else {
+    ///     world.send("ready", 0, world.rank() as u32)?;
+    /// }
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
     pub fn recv_with_status<T: DeserializeOwned>(
         &self,
         source: impl Into<Source>,
@@ -217,6 +241,17 @@ impl Communicator {
 
     /// Sends a slice of plain data (numbers, `#[derive(Pod)]` structs) without
     /// serializing it.
+    ///
+    /// ```no_run
+    /// let world = bramble::init()?;
+    /// if world.rank() == 0 {
+    ///     world.send_slice(&[1.0f64, 2.0, 3.0], 1, 0)?;
+    /// } else if world.rank() == 1 {
+    ///     let mut buffer = [0.0f64; 3];
+    ///     world.recv_into(&mut buffer, 0, 0)?;
+    /// }
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
     pub fn send_slice<T: Pod>(&self, data: &[T], dest: usize, tag: Tag) -> Result<()> {
         self.send_bytes(
             self.context,
@@ -230,6 +265,18 @@ impl Communicator {
     /// Receives a slice message into `buffer`. The message may be shorter than
     /// the buffer ([`Status::count`] says how many elements arrived); a longer
     /// one is an [`Error::Truncated`] and leaves `buffer` untouched.
+    ///
+    /// ```no_run
+    /// let world = bramble::init()?;
+    /// if world.rank() == 1 {
+    ///     world.send_slice(&[7u32; 5], 0, 0)?;
+    /// } else if world.rank() == 0 {
+    ///     let mut buffer = [0u32; 16]; // a larger buffer is fine
+    ///     let status = world.recv_into(&mut buffer, 1, 0)?;
+    ///     assert_eq!(status.count::<u32>(), 5);
+    /// }
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
     pub fn recv_into<T: Pod>(
         &self,
         buffer: &mut [T],
@@ -289,6 +336,16 @@ impl Communicator {
 
     /// Starts sending a slice of plain data and returns at once; the data is
     /// copied, so the caller may reuse `data` immediately.
+    ///
+    /// ```no_run
+    /// let world = bramble::init()?;
+    /// let next = (world.rank() + 1) % world.size();
+    /// let request = world.isend_slice(&[world.rank() as u64; 1000], next, 0)?;
+    /// // ... compute while the data goes out ...
+    /// request.wait()?;
+    /// # let _ = world.recv_into(&mut [0u64; 1000], bramble::ANY_SOURCE, 0)?;
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
     pub fn isend_slice<T: Pod>(
         &self,
         data: &[T],
@@ -420,6 +477,15 @@ impl Communicator {
     }
 
     /// Whether a message fitting `source` and `tag` has arrived; does not receive it.
+    ///
+    /// ```no_run
+    /// use bramble::{ANY_SOURCE, ANY_TAG};
+    /// let world = bramble::init()?;
+    /// while let Some(status) = world.iprobe(ANY_SOURCE, ANY_TAG)? {
+    ///     let _: String = world.recv(status.source, status.tag)?;
+    /// }
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
     pub fn iprobe(
         &self,
         source: impl Into<Source>,
@@ -439,6 +505,20 @@ impl Communicator {
     }
 
     /// Waits for a message fitting `source` and `tag`; does not receive it.
+    /// Use it to size the buffer of a slice message of unknown length.
+    ///
+    /// ```no_run
+    /// use bramble::ANY_SOURCE;
+    /// let world = bramble::init()?;
+    /// if world.rank() == 0 {
+    ///     let status = world.probe(ANY_SOURCE, 0)?;
+    ///     let mut buffer = vec![0i32; status.count::<i32>()];
+    ///     world.recv_into(&mut buffer, status.source, 0)?;
+    /// } else {
+    ///     world.send_slice(&vec![1i32; world.rank()], 0, 0)?;
+    /// }
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
     pub fn probe(&self, source: impl Into<Source>, tag: impl Into<TagSelector>) -> Result<Status> {
         let pattern = self.pattern(self.context, source.into(), tag.into())?;
         let (source, tag, bytes) = self.engine.borrow_mut().wait_probe(pattern)?;
