@@ -50,6 +50,7 @@ mod collective;
 mod communicator;
 mod engine;
 mod error;
+mod fingerprint;
 mod ops;
 mod point_to_point;
 mod request;

@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::communicator::Communicator;
 use crate::engine::{Incoming, Pattern};
 use crate::error::{Error, Result};
+pub(crate) use crate::fingerprint::{slice_type_tag, value_type_tag};
 use crate::request::Request;
 
 /// A message tag. Any value is allowed; [`ANY_TAG`] matches them all in receives.
@@ -64,25 +65,6 @@ impl Status {
     pub fn count<T>(&self) -> usize {
         self.bytes / std::mem::size_of::<T>().max(1)
     }
-}
-
-/// Fingerprint of a type, the same in every process built from the same code.
-fn fingerprint(kind: &str, name: &str) -> u64 {
-    // FNV-1a: tiny, stable, good enough to tell types apart.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in kind.bytes().chain(name.bytes()) {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
-}
-
-pub(crate) fn value_type_tag<T: ?Sized>() -> u64 {
-    fingerprint("value:", std::any::type_name::<T>())
-}
-
-pub(crate) fn slice_type_tag<T>() -> u64 {
-    fingerprint("slice:", std::any::type_name::<T>())
 }
 
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
