@@ -103,3 +103,27 @@ fn misuse_is_an_error_never_a_panic_or_a_hang() {
         }
     }
 }
+
+#[test]
+fn the_same_checks_pass_under_mpich_mpiexec() {
+    let mut command = Command::new("mpiexec");
+    command
+        .args(["-n", "5"])
+        .arg(example("check_collectives"))
+        .args(["3", "all"]);
+    let result = run(command, LIMIT);
+    assert_eq!(
+        result.code,
+        Some(0),
+        "under mpiexec (install MPICH, e.g. with scripts/test):\nstdout:\n{}\nstderr:\n{}",
+        result.stdout,
+        result.stderr
+    );
+    assert!(
+        result
+            .stdout
+            .contains(&format!("ok: {KINDS} steps on 5 ranks")),
+        "{}",
+        result.stdout
+    );
+}

@@ -38,23 +38,6 @@ pub(crate) fn broadcast_bytes<C: Codec>(
     Ok(message.payload)
 }
 
-/// Broadcasts a value the root has (`Some`) to every rank.
-pub(crate) fn broadcast_value<C: Codec>(
-    channel: &Channel<C>,
-    root: usize,
-    value: Option<C::Value>,
-) -> Result<C::Value> {
-    let root_bytes = match &value {
-        Some(value) => Some(channel.codec.encode(value)?.into_owned()),
-        None => None,
-    };
-    let bytes = broadcast_bytes(channel, root, root_bytes)?;
-    match value {
-        Some(value) => Ok(value),
-        None => channel.codec.decode(&bytes),
-    }
-}
-
 impl Communicator {
     /// Replaces `value` on every rank with the root's.
     ///

@@ -192,4 +192,16 @@ impl<'c, C: Codec> Channel<'c, C> {
     pub(crate) fn recv(&self, source: usize) -> Result<C::Value> {
         self.codec.decode(&self.recv_bytes(source)?)
     }
+
+    /// Sends a value to `dest` while receiving one from `source` (see
+    /// [`exchange_bytes`](Self::exchange_bytes)).
+    pub(crate) fn exchange(
+        &self,
+        dest: usize,
+        value: &C::Value,
+        source: usize,
+    ) -> Result<C::Value> {
+        let bytes = self.exchange_bytes(dest, &self.codec.encode(value)?, source)?;
+        self.codec.decode(&bytes)
+    }
 }
