@@ -48,12 +48,6 @@ enum Pending<'a, T> {
     },
 }
 
-/// What the engine had for a request that is ready.
-enum Ready {
-    Sent,
-    Message(Incoming),
-}
-
 impl<'a, T> Request<'a, T> {
     pub(crate) fn send(comm: &Communicator, dest: usize, value: T) -> Self {
         Request {
@@ -79,20 +73,17 @@ impl<'a, T> Request<'a, T> {
     /// Blocks until the operation has completed and returns its result.
     pub fn wait(mut self) -> Result<T> {
         let engine = self.comm.engine.clone();
-        let ready = engine.borrow_mut().wait_until(|e| self.poll(e))?;
-        self.complete(ready)
+        let result = engine.borrow_mut().wait_until(|e| self.poll(e));
+        result
     }
 
     /// The result if the operation has completed; `Ok(None)` means "not yet,
     /// test again later". Testing a request that already completed is an error.
     pub fn test(&mut self) -> Result<Option<T>> {
         let engine = self.comm.engine.clone();
-        let ready = {
-            let mut engine = engine.borrow_mut();
-            engine.progress()?;
-            self.poll(&mut engine)?
-        };
-        ready.map(|ready| self.complete(ready)).transpose()
+        let mut engine = engine.borrow_mut();
+        engine.progress()?;
+        self.poll(&mut engine)
     }
 
     /// Waits for every request and returns their results in order.
@@ -140,49 +131,41 @@ impl<'a, T> Request<'a, T> {
             ));
         };
         let engine = first.comm.engine.clone();
-        let (index, ready) = engine.borrow_mut().wait_until(|e| {
+        let (index, result) = engine.borrow_mut().wait_until(|e| {
             for (index, request) in requests.iter_mut().enumerate() {
-                if let Some(ready) = request.poll(e)? {
-                    return Ok(Some((index, ready)));
+                if let Some(result) = request.poll(e)? {
+                    return Ok(Some((index, result)));
                 }
             }
             Ok(None)
         })?;
-        let mut request = requests.remove(index);
-        request.complete(ready).map(|result| (index, result))
+        // The completed request is spent; its result is returned instead.
+        drop(requests.remove(index));
+        Ok((index, result))
     }
 
-    /// Whether the operation can complete now; does not make progress.
-    fn poll(&mut self, engine: &mut Engine) -> Result<Option<Ready>> {
-        let outcome = match &self.pending {
-            None => {
-                return Err(Error::InvalidArgument(
-                    "this request already completed; each request yields its result once"
-                        .to_string(),
-                ))
+    /// Completes the operation if it can complete now (without making
+    /// progress). Once it has completed or failed, the request is spent.
+    fn poll(&mut self, engine: &mut Engine) -> Result<Option<T>> {
+        let pending = self.pending.take().ok_or_else(|| {
+            Error::InvalidArgument(
+                "this request already completed; each request yields its result once".to_string(),
+            )
+        })?;
+        match pending {
+            Pending::Send { dest, value } => {
+                if engine.is_flushed(dest)? {
+                    return Ok(Some(value));
+                }
+                self.pending = Some(Pending::Send { dest, value });
             }
-            Some(Pending::Send { dest, .. }) => engine
-                .is_flushed(*dest)
-                .map(|flushed| flushed.then_some(Ready::Sent)),
-            Some(Pending::Recv { id, .. }) => engine
-                .take_or_fail(*id)
-                .map(|message| message.map(Ready::Message)),
-        };
-        if outcome.is_err() {
-            // The engine already withdrew a failed receive.
-            self.pending = None;
+            // On an error the engine has already withdrawn the receive.
+            Pending::Recv { id, finish } => match engine.take_or_fail(id)? {
+                Some(message) => return finish(message).map(Some),
+                None => self.pending = Some(Pending::Recv { id, finish }),
+            },
         }
-        outcome
-    }
-
-    fn complete(&mut self, ready: Ready) -> Result<T> {
-        match (self.pending.take(), ready) {
-            (Some(Pending::Send { value, .. }), Ready::Sent) => Ok(value),
-            (Some(Pending::Recv { finish, .. }), Ready::Message(message)) => finish(message),
-            _ => Err(Error::InvalidArgument(
-                "internal: a request completed with the wrong kind of result".to_string(),
-            )),
-        }
+        Ok(None)
     }
 }
 
