@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::communicator::Communicator;
-use crate::engine::{Incoming, Pattern};
+use crate::engine::{Engine, Incoming, Pattern, RecvId};
 use crate::error::{Error, Result};
 pub(crate) use crate::fingerprint::{slice_type_tag, value_type_tag};
 use crate::request::Request;
@@ -79,6 +79,16 @@ pub(crate) fn decode<T: DeserializeOwned>(payload: &[u8]) -> Result<T> {
         type_name: std::any::type_name::<T>(),
         reason: e.to_string(),
     })
+}
+
+/// Waits for the message of a posted receive. If the wait fails, the receive
+/// is withdrawn, so that a later message cannot match a receive nobody waits for.
+pub(crate) fn wait_posted(engine: &mut Engine, id: RecvId) -> Result<Incoming> {
+    let result = engine.wait(id);
+    if result.is_err() {
+        engine.cancel(id);
+    }
+    result
 }
 
 impl Communicator {
@@ -150,7 +160,7 @@ impl Communicator {
         let pattern = self.pattern(context, source, tag)?;
         let mut engine = self.engine.borrow_mut();
         let id = engine.post(pattern);
-        engine.wait(id)
+        wait_posted(&mut engine, id)
     }
 
     /// Sends a serde value to rank `dest`. Returns when the message has left

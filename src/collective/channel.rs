@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::communicator::Communicator;
 use crate::engine::Incoming;
 use crate::error::{Error, Result};
-use crate::point_to_point::{decode, encode, slice_type_tag, value_type_tag, Source};
+use crate::point_to_point::{decode, encode, slice_type_tag, value_type_tag, wait_posted, Source};
 
 /// Turns the values a collective moves into bytes and back.
 pub(crate) trait Codec {
@@ -86,7 +86,7 @@ impl<T: Pod> Codec for Plain<T> {
 
 /// One collective operation's messages on a communicator.
 pub(crate) struct Channel<'c, C> {
-    pub comm: &'c Communicator,
+    comm: &'c Communicator,
     pub codec: C,
     tag: u32,
 }
@@ -176,8 +176,13 @@ impl<'c, C: Codec> Channel<'c, C> {
         let message = {
             let mut engine = self.comm.engine.borrow_mut();
             let id = engine.post(pattern);
-            engine.send(world_dest, context, self.tag, self.codec.type_tag(), bytes)?;
-            let message = engine.wait(id)?;
+            if let Err(error) =
+                engine.send(world_dest, context, self.tag, self.codec.type_tag(), bytes)
+            {
+                engine.cancel(id);
+                return Err(error);
+            }
+            let message = wait_posted(&mut engine, id)?;
             engine.wait_flushed(world_dest)?;
             message
         };
