@@ -494,6 +494,10 @@ fn run_step(world: &Communicator, seed: u64, index: usize, step: Step) -> Result
                 (buffer, status.count::<i64>()),
                 (big(next), big(next).len()),
             )?;
+            let mut shifted = big(rank);
+            comm.sendrecv_replace_slice(&mut shifted, next, 7, previous, 7)
+                .map_err(e)?;
+            check("sendrecv_replace_slice", shifted, big(previous))?;
         }
         "any_source_and_order" => {
             // Everyone sends `len` numbered messages to the root with one tag;

@@ -21,6 +21,7 @@
 //!
 //! - point to point: [`send`](Communicator::send), [`recv`](Communicator::recv),
 //!   [`recv_with_status`](Communicator::recv_with_status), [`sendrecv`](Communicator::sendrecv),
+//!   [`sendrecv_replace_slice`](Communicator::sendrecv_replace_slice),
 //!   [`probe`](Communicator::probe) / [`iprobe`](Communicator::iprobe), the
 //!   non-blocking [`isend`](Communicator::isend), [`irecv`](Communicator::irecv),
 //!   [`irecv_into`](Communicator::irecv_into) returning a [`Request`]

@@ -468,6 +468,35 @@ impl Communicator {
         receive.wait()
     }
 
+    /// Sends `data` to `dest` and replaces it with a slice message of the
+    /// same type from `source` (as `MPI_Sendrecv_replace`): shifting data
+    /// around a ring or a grid without a second buffer. No deadlock, as
+    /// [`sendrecv`](Self::sendrecv).
+    ///
+    /// ```no_run
+    /// let world = bramble::init()?;
+    /// let (rank, size) = (world.rank(), world.size());
+    /// let mut block = [rank as f64; 8];
+    /// // Shift every block one rank to the right.
+    /// world.sendrecv_replace_slice(&mut block, (rank + 1) % size, 0, (rank + size - 1) % size, 0)?;
+    /// assert_eq!(block[0], ((rank + size - 1) % size) as f64);
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
+    pub fn sendrecv_replace_slice<T: Pod>(
+        &self,
+        data: &mut [T],
+        dest: usize,
+        send_tag: Tag,
+        source: impl Into<Source>,
+        recv_tag: impl Into<TagSelector>,
+    ) -> Result<Status> {
+        // The send copies `data` before the receive may overwrite it.
+        let send = self.isend_slice(data, dest, send_tag)?;
+        let status = self.irecv_into(data, source, recv_tag)?.wait()?;
+        send.wait()?;
+        Ok(status)
+    }
+
     /// Whether a message fitting `source` and `tag` has arrived; does not receive it.
     ///
     /// ```no_run
