@@ -130,19 +130,33 @@ fn cases(world: &Communicator) -> Result<(), String> {
         expect_err("broadcast with another type", result, "different type")?;
     }
 
-    // A receive request dropped early leaves its message for later receives;
-    // wait_any on nothing and test after completion are errors.
+    // A receive request dropped early leaves its message for later receives,
+    // even when the message had already been matched to it: the barrier's
+    // first signal from `previous` travels behind the message, so the message
+    // is matched to the posted request while the barrier waits.
     let next = (rank + 1) % size;
     let previous = (rank + size - 1) % size;
-    {
-        let mut buffer = [0u16; 4];
-        let request = world.irecv_into(&mut buffer, previous, 3).map_err(e)?;
-        drop(request);
-    }
+    let mut early = [0u16; 4];
+    let request = world.irecv_into(&mut early, previous, 3).map_err(e)?;
+    world.send_slice(&[1u16, 2], next, 3).map_err(e)?;
     world.barrier().map_err(e)?;
-    world.send_slice(&[9u16, 8, 7], next, 3).map_err(e)?;
+    drop(request);
+    if early != [0; 4] {
+        return Err(format!(
+            "a dropped request wrote into its buffer: {early:?}"
+        ));
+    }
     let mut buffer = [0u16; 4];
-    let mut request = world.irecv_into(&mut buffer, previous, 3).map_err(e)?;
+    world.recv_into(&mut buffer, previous, 3).map_err(e)?;
+    if buffer != [1, 2, 0, 0] {
+        return Err(format!(
+            "the message of a dropped request was lost: got {buffer:?}"
+        ));
+    }
+
+    // test() until done; testing again is an error.
+    world.send_slice(&[9u16, 8, 7], next, 4).map_err(e)?;
+    let mut request = world.irecv_into(&mut buffer, previous, 4).map_err(e)?;
     let status = loop {
         if let Some(status) = request.test().map_err(e)? {
             break status;
@@ -151,7 +165,7 @@ fn cases(world: &Communicator) -> Result<(), String> {
     expect_err("test after completion", request.test(), "already completed")?;
     drop(request);
     if (status.count::<u16>(), buffer) != (3, [9, 8, 7, 0]) {
-        return Err(format!("dropped-then-reposted receive got {buffer:?}"));
+        return Err(format!("test() completed with {buffer:?}"));
     }
     let mut none: Vec<Request<'static, ()>> = Vec::new();
     expect_err(
