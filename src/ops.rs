@@ -12,6 +12,17 @@ use bytemuck::{Pod, Zeroable};
 use crate::error::{Error, Result};
 
 /// A built-in reduction operation, applied element by element.
+///
+/// ```no_run
+/// use bramble::Op;
+/// let world = bramble::init()?;
+/// let flags = [world.rank() % 2 == 0].map(u8::from);
+/// let mut all_even = [0u8];
+/// world.allreduce_slice(&flags, &mut all_even, Op::LogicalAnd)?;
+/// let mut highest = [0u32];
+/// world.allreduce_slice(&[world.rank() as u32], &mut highest, Op::Max)?;
+/// # Ok::<(), bramble::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
     /// Sum (wrapping for integers).
@@ -42,6 +53,35 @@ pub enum Op {
 ///
 /// Implemented for every integer and float type and for [`Loc`]; implement it
 /// for your own `Pod` types (complex numbers, say) to reduce slices of them.
+///
+/// ```no_run
+/// use bramble::{Op, Reducible};
+/// use bytemuck::{Pod, Zeroable};
+///
+/// #[repr(C)]
+/// #[derive(Clone, Copy, Default, Pod, Zeroable)]
+/// struct Complex {
+///     re: f64,
+///     im: f64,
+/// }
+///
+/// impl Reducible for Complex {
+///     fn supports(op: Op) -> bool {
+///         matches!(op, Op::Sum | Op::Prod)
+///     }
+///     fn combine(op: Op, a: &mut Self, b: &Self) {
+///         *a = match op {
+///             Op::Prod => Complex { re: a.re * b.re - a.im * b.im, im: a.re * b.im + a.im * b.re },
+///             _ => Complex { re: a.re + b.re, im: a.im + b.im },
+///         };
+///     }
+/// }
+///
+/// let world = bramble::init()?;
+/// let mut product = [Complex::default()];
+/// world.allreduce_slice(&[Complex { re: 0.0, im: 1.0 }], &mut product, Op::Prod)?;
+/// # Ok::<(), bramble::Error>(())
+/// ```
 pub trait Reducible: Pod {
     /// Whether `op` is defined on this type.
     fn supports(op: Op) -> bool;
