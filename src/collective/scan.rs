@@ -100,7 +100,8 @@ impl Communicator {
     }
 
     /// Element-by-element inclusive scan of slices with a built-in op:
-    /// `recv` on rank r gets `op` over `send` of ranks 0..=r.
+    /// `recv` on rank r gets `op` over `send` of ranks 0..=r. Recursive
+    /// doubling, as [`scan`](Self::scan).
     ///
     /// ```no_run
     /// use bramble::Op;
@@ -119,7 +120,8 @@ impl Communicator {
 
     /// Element-by-element exclusive scan of slices: `recv` on rank r > 0 gets
     /// `op` over `send` of ranks 0..r and the call returns `true`; on rank 0
-    /// `recv` is left as it is and the call returns `false`.
+    /// `recv` is left as it is and the call returns `false`. Recursive
+    /// doubling, as [`scan`](Self::scan).
     ///
     /// ```no_run
     /// use bramble::Op;
