@@ -149,6 +149,19 @@ impl Engine {
         })
     }
 
+    /// Whether everything sent to `dest` has left this process, without making
+    /// progress; an error if `dest` is gone.
+    pub(crate) fn is_flushed(&self, dest: usize) -> Result<bool> {
+        if dest == self.rank {
+            return Ok(true);
+        }
+        let transport = self.transport_of(dest)?;
+        if self.transports[transport].is_flushed(dest) {
+            return Ok(true);
+        }
+        self.check_alive(dest).map(|()| false)
+    }
+
     /// Posts a receive; the message may already be here.
     pub(crate) fn post(&mut self, pattern: Pattern) -> RecvId {
         let id = self.next_recv;
@@ -162,12 +175,6 @@ impl Engine {
             None => self.posted.push((id, pattern)),
         }
         id
-    }
-
-    /// The message of a posted receive, if it has arrived (makes progress first).
-    pub(crate) fn test(&mut self, id: RecvId) -> Result<Option<Incoming>> {
-        self.progress()?;
-        self.take_or_fail(id)
     }
 
     /// Blocks until the posted receive `id` has its message.
@@ -212,7 +219,9 @@ impl Engine {
         })
     }
 
-    fn take_or_fail(&mut self, id: RecvId) -> Result<Option<Incoming>> {
+    /// The message of a posted receive if it has arrived, without making
+    /// progress; an error if its source is gone.
+    pub(crate) fn take_or_fail(&mut self, id: RecvId) -> Result<Option<Incoming>> {
         if let Some(message) = self.matched.remove(&id) {
             return Ok(Some(message));
         }

@@ -11,8 +11,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::communicator::Communicator;
-use crate::engine::{Incoming, Pattern, RecvId};
+use crate::engine::{Engine, Incoming, Pattern, RecvId};
 use crate::error::{Error, Result};
+pub(crate) use crate::fingerprint::{slice_type_tag, value_type_tag};
+use crate::request::Request;
 
 /// A message tag. Any value is allowed; [`ANY_TAG`] matches them all in receives.
 pub type Tag = u32;
@@ -65,25 +67,6 @@ impl Status {
     }
 }
 
-/// Fingerprint of a type, the same in every process built from the same code.
-fn fingerprint(kind: &str, name: &str) -> u64 {
-    // FNV-1a: tiny, stable, good enough to tell types apart.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in kind.bytes().chain(name.bytes()) {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
-}
-
-pub(crate) fn value_type_tag<T: ?Sized>() -> u64 {
-    fingerprint("value:", std::any::type_name::<T>())
-}
-
-pub(crate) fn slice_type_tag<T>() -> u64 {
-    fingerprint("slice:", std::any::type_name::<T>())
-}
-
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
     postcard::to_allocvec(value).map_err(|e| Error::Codec {
         type_name: std::any::type_name::<T>(),
@@ -98,8 +81,23 @@ pub(crate) fn decode<T: DeserializeOwned>(payload: &[u8]) -> Result<T> {
     })
 }
 
+/// Waits for the message of a posted receive. If the wait fails, the receive
+/// is withdrawn, so that a later message cannot match a receive nobody waits for.
+pub(crate) fn wait_posted(engine: &mut Engine, id: RecvId) -> Result<Incoming> {
+    let result = engine.wait(id);
+    if result.is_err() {
+        engine.cancel(id);
+    }
+    result
+}
+
 impl Communicator {
-    fn pattern(&self, context: u32, source: Source, tag: TagSelector) -> Result<Pattern> {
+    pub(crate) fn pattern(
+        &self,
+        context: u32,
+        source: Source,
+        tag: TagSelector,
+    ) -> Result<Pattern> {
         Ok(Pattern {
             context,
             source: match source {
@@ -121,7 +119,12 @@ impl Communicator {
         })
     }
 
-    fn check_type(&self, message: &Incoming, expected: u64, name: &'static str) -> Result<()> {
+    pub(crate) fn check_type(
+        &self,
+        message: &Incoming,
+        expected: u64,
+        name: &'static str,
+    ) -> Result<()> {
         if message.type_tag == expected {
             return Ok(());
         }
@@ -157,7 +160,7 @@ impl Communicator {
         let pattern = self.pattern(context, source, tag)?;
         let mut engine = self.engine.borrow_mut();
         let id = engine.post(pattern);
-        engine.wait(id)
+        wait_posted(&mut engine, id)
     }
 
     /// Sends a serde value to rank `dest`. Returns when the message has left
@@ -180,6 +183,16 @@ impl Communicator {
 
     /// Receives a serde value. `source` is a rank or [`ANY_SOURCE`], `tag` a
     /// tag or [`ANY_TAG`].
+    ///
+    /// ```no_run
+    /// let world = bramble::init()?;
+    /// if world.rank() == 1 {
+    ///     world.send(&vec![1.5, 2.5], 0, 7)?;
+    /// } else if world.rank() == 0 {
+    ///     let v: Vec<f64> = world.recv(1, 7)?; // another type: Err(TypeMismatch)
+    /// }
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
     pub fn recv<T: DeserializeOwned>(
         &self,
         source: impl Into<Source>,
@@ -189,6 +202,20 @@ impl Communicator {
     }
 
     /// Receives a serde value and tells who sent it, with which tag.
+    ///
+    /// ```no_run
+    /// use bramble::{ANY_SOURCE, ANY_TAG};
+    /// let world = bramble::init()?;
+    /// if world.rank() == 0 {
+    ///     for _ in 1..world.size() {
+    ///         let (word, status): (String, _) = world.recv_with_status(ANY_SOURCE, ANY_TAG)?;
+    ///         println!("{word} from rank {} (tag {})", status.source, status.tag);
+    ///     }
+    /// } else {
+    ///     world.send("ready", 0, world.rank() as u32)?;
+    /// }
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
     pub fn recv_with_status<T: DeserializeOwned>(
         &self,
         source: impl Into<Source>,
@@ -198,7 +225,7 @@ impl Communicator {
         self.open_value(message)
     }
 
-    fn open_value<T: DeserializeOwned>(&self, message: Incoming) -> Result<(T, Status)> {
+    pub(crate) fn open_value<T: DeserializeOwned>(&self, message: Incoming) -> Result<(T, Status)> {
         self.check_type(&message, value_type_tag::<T>(), std::any::type_name::<T>())?;
         let status = self.status_of(&message)?;
         Ok((decode(&message.payload)?, status))
@@ -206,6 +233,17 @@ impl Communicator {
 
     /// Sends a slice of plain data (numbers, `#[derive(Pod)]` structs) without
     /// serializing it.
+    ///
+    /// ```no_run
+    /// let world = bramble::init()?;
+    /// if world.rank() == 0 {
+    ///     world.send_slice(&[1.0f64, 2.0, 3.0], 1, 0)?;
+    /// } else if world.rank() == 1 {
+    ///     let mut buffer = [0.0f64; 3];
+    ///     world.recv_into(&mut buffer, 0, 0)?;
+    /// }
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
     pub fn send_slice<T: Pod>(&self, data: &[T], dest: usize, tag: Tag) -> Result<()> {
         self.send_bytes(
             self.context,
@@ -219,6 +257,18 @@ impl Communicator {
     /// Receives a slice message into `buffer`. The message may be shorter than
     /// the buffer ([`Status::count`] says how many elements arrived); a longer
     /// one is an [`Error::Truncated`] and leaves `buffer` untouched.
+    ///
+    /// ```no_run
+    /// let world = bramble::init()?;
+    /// if world.rank() == 1 {
+    ///     world.send_slice(&[7u32; 5], 0, 0)?;
+    /// } else if world.rank() == 0 {
+    ///     let mut buffer = [0u32; 16]; // a larger buffer is fine
+    ///     let status = world.recv_into(&mut buffer, 1, 0)?;
+    ///     assert_eq!(status.count::<u32>(), 5);
+    /// }
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
     pub fn recv_into<T: Pod>(
         &self,
         buffer: &mut [T],
@@ -229,7 +279,7 @@ impl Communicator {
         self.open_slice(message, buffer)
     }
 
-    fn open_slice<T: Pod>(&self, message: Incoming, buffer: &mut [T]) -> Result<Status> {
+    pub(crate) fn open_slice<T: Pod>(&self, message: Incoming, buffer: &mut [T]) -> Result<Status> {
         self.check_type(&message, slice_type_tag::<T>(), std::any::type_name::<T>())?;
         let status = self.status_of(&message)?;
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(buffer);
@@ -253,44 +303,210 @@ impl Communicator {
 
     /// Starts sending a serde value and returns at once. The value is copied,
     /// so the caller may change it immediately; `wait` on the request to know
-    /// the message has left this process.
+    /// the message has left this process. Dropping the request is fine: the
+    /// message goes out regardless.
+    ///
+    /// ```no_run
+    /// let world = bramble::init()?;
+    /// let request = world.isend(&vec![1u8, 2, 3], 0, 5)?;
+    /// if world.rank() == 0 {
+    ///     let (bytes, _status): (Vec<u8>, _) = world.recv_with_status(bramble::ANY_SOURCE, 5)?;
+    ///     println!("{bytes:?}");
+    /// }
+    /// request.wait()?;
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
     pub fn isend<T: Serialize + ?Sized>(
         &self,
         value: &T,
         dest: usize,
         tag: Tag,
-    ) -> Result<SendRequest> {
+    ) -> Result<Request<'static, ()>> {
         let payload = encode(value)?;
-        let world_dest = self.world_rank(dest)?;
-        self.engine.borrow_mut().send(
-            world_dest,
-            self.context,
-            tag,
-            value_type_tag::<T>(),
-            &payload,
-        )?;
-        Ok(SendRequest {
-            comm: self.clone(),
-            dest: world_dest,
-        })
+        self.start_send(dest, tag, value_type_tag::<T>(), &payload)
     }
 
-    /// Posts a receive for a serde value and returns at once.
+    /// Starts sending a slice of plain data and returns at once; the data is
+    /// copied, so the caller may reuse `data` immediately.
+    ///
+    /// ```no_run
+    /// let world = bramble::init()?;
+    /// let next = (world.rank() + 1) % world.size();
+    /// let request = world.isend_slice(&[world.rank() as u64; 1000], next, 0)?;
+    /// // ... compute while the data goes out ...
+    /// request.wait()?;
+    /// # let _ = world.recv_into(&mut [0u64; 1000], bramble::ANY_SOURCE, 0)?;
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
+    pub fn isend_slice<T: Pod>(
+        &self,
+        data: &[T],
+        dest: usize,
+        tag: Tag,
+    ) -> Result<Request<'static, ()>> {
+        self.start_send(dest, tag, slice_type_tag::<T>(), bytemuck::cast_slice(data))
+    }
+
+    fn start_send(
+        &self,
+        dest: usize,
+        tag: Tag,
+        type_tag: u64,
+        payload: &[u8],
+    ) -> Result<Request<'static, ()>> {
+        let world_dest = self.world_rank(dest)?;
+        self.engine
+            .borrow_mut()
+            .send(world_dest, self.context, tag, type_tag, payload)?;
+        Ok(Request::send(self, world_dest, ()))
+    }
+
+    /// Posts a receive for a serde value and returns at once; the request
+    /// yields the value and its [`Status`].
+    ///
+    /// ```no_run
+    /// let world = bramble::init()?;
+    /// let request = world.irecv::<String>(bramble::ANY_SOURCE, bramble::ANY_TAG)?;
+    /// world.send("hello", world.rank(), 3)?;
+    /// let (text, status) = request.wait()?;
+    /// assert_eq!((text.as_str(), status.tag), ("hello", 3));
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
     pub fn irecv<T: DeserializeOwned>(
         &self,
         source: impl Into<Source>,
         tag: impl Into<TagSelector>,
-    ) -> Result<RecvRequest<T>> {
+    ) -> Result<Request<'static, (T, Status)>> {
         let pattern = self.pattern(self.context, source.into(), tag.into())?;
         let id = self.engine.borrow_mut().post(pattern);
-        Ok(RecvRequest {
-            comm: self.clone(),
-            id: Some(id),
-            _type: std::marker::PhantomData,
-        })
+        let comm = self.clone();
+        Ok(Request::recv(self, id, move |message| {
+            comm.open_value(message)
+        }))
+    }
+
+    /// Posts a receive of a slice message into `buffer` and returns at once.
+    /// The message is copied into `buffer` when the request completes; the
+    /// request borrows `buffer` until then. A message longer than `buffer` is
+    /// an [`Error::Truncated`] when the request completes.
+    ///
+    /// ```no_run
+    /// let world = bramble::init()?;
+    /// let mut buffer = [0i32; 8];
+    /// let request = world.irecv_into(&mut buffer, 0, 1)?;
+    /// if world.rank() == 0 {
+    ///     for dest in 0..world.size() {
+    ///         world.send_slice(&[1, 2, 3], dest, 1)?;
+    ///     }
+    /// }
+    /// let status = request.wait()?;
+    /// assert_eq!(&buffer[..status.count::<i32>()], &[1, 2, 3]);
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
+    pub fn irecv_into<'a, T: Pod>(
+        &self,
+        buffer: &'a mut [T],
+        source: impl Into<Source>,
+        tag: impl Into<TagSelector>,
+    ) -> Result<Request<'a, Status>> {
+        let pattern = self.pattern(self.context, source.into(), tag.into())?;
+        let id = self.engine.borrow_mut().post(pattern);
+        let comm = self.clone();
+        Ok(Request::recv(self, id, move |message| {
+            comm.open_slice(message, buffer)
+        }))
+    }
+
+    /// Sends `value` to `dest` and receives a value from `source` at the same
+    /// time, so two ranks can exchange with each other (even large messages)
+    /// without deadlock.
+    ///
+    /// ```no_run
+    /// let world = bramble::init()?;
+    /// let (rank, size) = (world.rank(), world.size());
+    /// let partner = rank ^ 1;
+    /// if partner < size {
+    ///     let theirs: Vec<u64> = world.sendrecv(&vec![rank as u64; 100_000], partner, 0, partner, 0)?.0;
+    ///     assert_eq!(theirs[0], partner as u64);
+    /// }
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
+    pub fn sendrecv<S: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        value: &S,
+        dest: usize,
+        send_tag: Tag,
+        source: impl Into<Source>,
+        recv_tag: impl Into<TagSelector>,
+    ) -> Result<(R, Status)> {
+        let receive = self.irecv(source, recv_tag)?;
+        self.isend(value, dest, send_tag)?.wait()?;
+        receive.wait()
+    }
+
+    /// Sends a slice to `dest` while receiving a slice from `source` into
+    /// `buffer` (see [`sendrecv`](Self::sendrecv) and [`recv_into`](Self::recv_into)).
+    ///
+    /// ```no_run
+    /// let world = bramble::init()?;
+    /// let (rank, size) = (world.rank(), world.size());
+    /// let mut from_left = [0.0f64; 3];
+    /// world.sendrecv_slice(&[rank as f64; 3], (rank + 1) % size, 0, &mut from_left, (rank + size - 1) % size, 0)?;
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
+    pub fn sendrecv_slice<S: Pod, R: Pod>(
+        &self,
+        data: &[S],
+        dest: usize,
+        send_tag: Tag,
+        buffer: &mut [R],
+        source: impl Into<Source>,
+        recv_tag: impl Into<TagSelector>,
+    ) -> Result<Status> {
+        let receive = self.irecv_into(buffer, source, recv_tag)?;
+        self.isend_slice(data, dest, send_tag)?.wait()?;
+        receive.wait()
+    }
+
+    /// Sends `data` to `dest` and replaces it with a slice message of the
+    /// same type from `source` (as `MPI_Sendrecv_replace`): shifting data
+    /// around a ring or a grid without a second buffer. No deadlock, as
+    /// [`sendrecv`](Self::sendrecv).
+    ///
+    /// ```no_run
+    /// let world = bramble::init()?;
+    /// let (rank, size) = (world.rank(), world.size());
+    /// let mut block = [rank as f64; 8];
+    /// // Shift every block one rank to the right.
+    /// world.sendrecv_replace_slice(&mut block, (rank + 1) % size, 0, (rank + size - 1) % size, 0)?;
+    /// assert_eq!(block[0], ((rank + size - 1) % size) as f64);
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
+    pub fn sendrecv_replace_slice<T: Pod>(
+        &self,
+        data: &mut [T],
+        dest: usize,
+        send_tag: Tag,
+        source: impl Into<Source>,
+        recv_tag: impl Into<TagSelector>,
+    ) -> Result<Status> {
+        // The send copies `data` before the receive may overwrite it.
+        let send = self.isend_slice(data, dest, send_tag)?;
+        let status = self.irecv_into(data, source, recv_tag)?.wait()?;
+        send.wait()?;
+        Ok(status)
     }
 
     /// Whether a message fitting `source` and `tag` has arrived; does not receive it.
+    ///
+    /// ```no_run
+    /// use bramble::{ANY_SOURCE, ANY_TAG};
+    /// let world = bramble::init()?;
+    /// while let Some(status) = world.iprobe(ANY_SOURCE, ANY_TAG)? {
+    ///     let _: String = world.recv(status.source, status.tag)?;
+    /// }
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
     pub fn iprobe(
         &self,
         source: impl Into<Source>,
@@ -310,6 +526,20 @@ impl Communicator {
     }
 
     /// Waits for a message fitting `source` and `tag`; does not receive it.
+    /// Use it to size the buffer of a slice message of unknown length.
+    ///
+    /// ```no_run
+    /// use bramble::ANY_SOURCE;
+    /// let world = bramble::init()?;
+    /// if world.rank() == 0 {
+    ///     let status = world.probe(ANY_SOURCE, 0)?;
+    ///     let mut buffer = vec![0i32; status.count::<i32>()];
+    ///     world.recv_into(&mut buffer, status.source, 0)?;
+    /// } else {
+    ///     world.send_slice(&vec![1i32; world.rank()], 0, 0)?;
+    /// }
+    /// # Ok::<(), bramble::Error>(())
+    /// ```
     pub fn probe(&self, source: impl Into<Source>, tag: impl Into<TagSelector>) -> Result<Status> {
         let pattern = self.pattern(self.context, source.into(), tag.into())?;
         let (source, tag, bytes) = self.engine.borrow_mut().wait_probe(pattern)?;
@@ -318,64 +548,5 @@ impl Communicator {
             tag,
             bytes,
         })
-    }
-}
-
-/// A send in progress. Dropping it is fine: the message goes out regardless.
-#[must_use = "wait on the request to know the message has left"]
-pub struct SendRequest {
-    comm: Communicator,
-    dest: usize,
-}
-
-impl SendRequest {
-    /// Blocks until the message has left this process.
-    pub fn wait(self) -> Result<()> {
-        self.comm.engine.borrow_mut().wait_flushed(self.dest)
-    }
-}
-
-/// A receive in progress. Dropping it before completion withdraws it; a
-/// message it had already matched stays available to later receives.
-#[must_use = "wait on the request to get the message"]
-pub struct RecvRequest<T> {
-    comm: Communicator,
-    id: Option<RecvId>,
-    _type: std::marker::PhantomData<T>,
-}
-
-impl<T: DeserializeOwned> RecvRequest<T> {
-    /// Blocks until the message has arrived and returns it.
-    pub fn wait(mut self) -> Result<(T, Status)> {
-        let Some(id) = self.id.take() else {
-            return Err(Error::InvalidArgument("request already completed".into()));
-        };
-        let message = self.comm.engine.borrow_mut().wait(id)?;
-        self.comm.open_value(message)
-    }
-
-    /// The message, if it has arrived; `Ok(None)` means "not yet".
-    pub fn test(&mut self) -> Result<Option<(T, Status)>> {
-        let Some(id) = self.id else {
-            return Err(Error::InvalidArgument("request already completed".into()));
-        };
-        let found = self.comm.engine.borrow_mut().test(id)?;
-        match found {
-            Some(message) => {
-                self.id = None;
-                self.comm.open_value(message).map(Some)
-            }
-            None => Ok(None),
-        }
-    }
-}
-
-impl<T> Drop for RecvRequest<T> {
-    fn drop(&mut self) {
-        if let Some(id) = self.id.take() {
-            if let Ok(mut engine) = self.comm.engine.try_borrow_mut() {
-                engine.cancel(id);
-            }
-        }
     }
 }

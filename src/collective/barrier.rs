@@ -1,9 +1,9 @@
 //! Barrier: nobody leaves until everybody has arrived.
 
+use crate::collective::channel::{Channel, Plain};
 use crate::collective::tags;
 use crate::communicator::Communicator;
 use crate::error::Result;
-use crate::point_to_point::Source;
 
 impl Communicator {
     /// Blocks until every rank of the communicator has called `barrier`.
@@ -17,18 +17,15 @@ impl Communicator {
     /// # Ok::<(), bramble::Error>(())
     /// ```
     pub fn barrier(&self) -> Result<()> {
-        let size = self.size();
-        let rank = self.rank();
-        let context = self.collective_context();
+        let (rank, size) = (self.rank(), self.size());
+        // Empty messages; the exchange also waits until our signal has left,
+        // so a rank that computes right after the barrier holds nobody up.
+        let channel = Channel::new(self, tags::BARRIER, Plain::<u8>::new());
         let mut distance = 1;
         while distance < size {
             let to = (rank + distance) % size;
             let from = (rank + size - distance) % size;
-            let to_world = self.world_rank(to)?;
-            self.engine
-                .borrow_mut()
-                .send(to_world, context, tags::BARRIER, 0, &[])?;
-            self.recv_message(context, Source::Rank(from), tags::BARRIER.into())?;
+            channel.exchange_bytes(to, &[], from)?;
             distance *= 2;
         }
         Ok(())
