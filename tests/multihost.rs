@@ -466,8 +466,7 @@ fn a_host_that_cannot_start_the_job_is_named_before_any_rank_starts() {
         .unwrap_or_else(|e| panic!("cannot build the three-host test bed: {e}"));
     let file = hostfile(&bed, 1);
     let marker = marker();
-    let job = |program: &str| {
-        let mut command = bramble_run(&bed, &["-f", &file, program]);
+    let job = |mut command: Command| {
         command.env("BRAMBLE_TEST_MARKER", &marker);
         run(command, LIMIT)
     };
@@ -479,10 +478,25 @@ fn a_host_that_cannot_start_the_job_is_named_before_any_rank_starts() {
             .and_then(|()| host.shell("chmod +x /usr/local/bin/only-here").map(drop))
             .expect("install a program on a host");
     }
-    let result = job("only-here");
+    let result = job(bramble_run(&bed, &["-f", &file, "only-here"]));
     result.assert_failed_with(
         127,
         "bramble: cannot start the job on node2: only-here was not found in PATH",
+    );
+    assert!(!ranks_started(&result), "{}", result.stdout);
+
+    // bramble itself installed on two hosts out of three, and launched from
+    // there: node2 has it neither at the same path nor on its PATH.
+    for host in &bed.hosts()[..2] {
+        std::fs::copy(bramble(), host.dir().join("usr-local-bin/bramble"))
+            .expect("install bramble on a host");
+    }
+    let mut command = bed.host(0).command("/usr/local/bin/bramble");
+    command.args(["run", "-f", &file, "/bin/echo", "started"]);
+    let result = job(command);
+    result.assert_failed_with(
+        127,
+        "bramble: cannot start the job: node2: bramble is not installed on this host",
     );
     assert!(!ranks_started(&result), "{}", result.stdout);
 
@@ -490,16 +504,17 @@ fn a_host_that_cannot_start_the_job_is_named_before_any_rank_starts() {
     bed.host(1)
         .write_file("/root/.ssh/authorized_keys", "")
         .expect("revoke the key on node1");
-    let result = job("/bin/echo");
+    let result = job(bramble_run(&bed, &["-f", &file, "/bin/echo", "started"]));
     result.assert_failed_with(127, "node1: permission denied");
+    assert!(!ranks_started(&result), "{}", result.stdout);
 
     // An unplugged host: ssh gives up after its connect timeout.
     bed.host(2).link_down().expect("unplug node2");
     let started = Instant::now();
-    let result = run(
-        bramble_run(&bed, &["--hosts", "node0,node2", "/bin/echo", "started"]),
-        LIMIT,
-    );
+    let result = job(bramble_run(
+        &bed,
+        &["--hosts", "node0,node2", "/bin/echo", "started"],
+    ));
     result.assert_failed_with(127, "node2: no answer");
     assert!(!ranks_started(&result), "{}", result.stdout);
     assert!(
