@@ -100,6 +100,11 @@ fn hostfiles_host_lists_and_ppn_place_ranks_in_blocks() {
         hello_lines(&["node0", "node1", "node2"])
     );
 
+    // The launching host need not run any rank.
+    let result = run(bramble_run(&bed, &["--hosts", "node1,node2", hello]), LIMIT);
+    result.assert_success();
+    assert_eq!(lines(&result.stdout), hello_lines(&["node1", "node2"]));
+
     // The launching host by its address is still this host (no ssh to itself:
     // its rank is a child of the launcher's own proxy).
     let own_address = bed.host(0).address().to_string();
