@@ -105,13 +105,18 @@ fn hostfiles_host_lists_and_ppn_place_ranks_in_blocks() {
     result.assert_success();
     assert_eq!(lines(&result.stdout), hello_lines(&["node1", "node2"]));
 
-    // The launching host by its address is still this host (no ssh to itself:
-    // its rank is a child of the launcher's own proxy).
+    // The launching host, by name or by address, is started without ssh
+    // (here an ssh that always fails).
     let own_address = bed.host(0).address().to_string();
-    let hosts = format!("{own_address},node1");
-    let result = run(bramble_run(&bed, &["--hosts", &hosts, hello]), LIMIT);
-    result.assert_success();
-    assert_eq!(lines(&result.stdout), hello_lines(&["node0", "node1"]));
+    for own in ["node0", own_address.as_str()] {
+        let hosts = format!("{own}:2");
+        let result = run(
+            bramble_run(&bed, &["--ssh", "false", "--hosts", &hosts, hello]),
+            LIMIT,
+        );
+        result.assert_success();
+        assert_eq!(lines(&result.stdout), hello_lines(&["node0", "node0"]));
+    }
 }
 
 #[test]
