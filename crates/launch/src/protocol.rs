@@ -142,7 +142,8 @@ pub fn read_message<T: DeserializeOwned>(input: &mut impl Read) -> io::Result<Op
     postcard::from_bytes(&body).map(Some).map_err(|e| {
         io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("undecodable control message: {e}"),
+            // Most often the two ends are different builds of bramble.
+            format!("undecodable control message ({e}): is the same version of bramble installed on every host?"),
         )
     })
 }
