@@ -13,11 +13,34 @@ use bramble_pmi::{host_name, Client};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::transport::handshake::Secret;
-use crate::transport::tcp::{Endpoint, Listener, TcpTransport};
+use crate::transport::shm::{Established, ShmTransport};
+use crate::transport::tcp::{connect_all, Endpoint, Listener, TcpTransport};
 use crate::transport::Transport;
 
 /// PMI key under which the launcher (or rank 0) publishes the job secret.
 pub const SECRET_KEY: &str = "bramble-secret";
+
+/// Environment variable choosing how ranks on one host talk: `auto` (shared
+/// memory, the default) or `tcp` (loopback TCP, for comparison or debugging).
+pub const TRANSPORT_ENV: &str = "BRAMBLE_TRANSPORT";
+
+/// Positions of the transports in the engine's list.
+const TCP: usize = 0;
+const SHM: usize = 1;
+
+/// Whether ranks on the same host use shared memory, from [`TRANSPORT_ENV`].
+fn shared_memory_enabled() -> Result<bool> {
+    match std::env::var(TRANSPORT_ENV) {
+        Err(_) => Ok(true),
+        Ok(value) => match value.as_str() {
+            "" | "auto" => Ok(true),
+            "tcp" => Ok(false),
+            other => Err(Error::Bootstrap(format!(
+                "{TRANSPORT_ENV}={other:?} is not a transport: use auto (shared memory on one host) or tcp"
+            ))),
+        },
+    }
+}
 
 /// Where rank `rank` publishes its node identity and endpoint.
 fn endpoint_key(rank: usize) -> String {
@@ -62,10 +85,13 @@ pub(crate) fn start() -> Result<Engine> {
     }
     let secret = secret.ok_or_else(|| Error::Bootstrap("no job secret".to_string()))?;
 
+    let shared_memory = shared_memory_enabled()?;
     let mut endpoints = Vec::with_capacity(size);
+    let mut same_host = Vec::with_capacity(size);
     for peer in 0..size {
         if peer == rank {
             endpoints.push(None);
+            same_host.push(false);
             continue;
         }
         let value = pmi
@@ -77,6 +103,7 @@ pub(crate) fn start() -> Result<Engine> {
             ))
         })?;
         let mut endpoint = Endpoint::decode(addresses)?;
+        same_host.push(their_node == node);
         if their_node == node {
             // Same host: loopback always works and skips the NIC.
             let port = endpoint
@@ -89,9 +116,24 @@ pub(crate) fn start() -> Result<Engine> {
         endpoints.push(Some(endpoint));
     }
 
-    let tcp = TcpTransport::establish(rank, &endpoints, listener, &secret)?;
-    let route = (0..size).map(|peer| (peer != rank).then_some(0)).collect();
-    let transports: Vec<Box<dyn Transport>> = vec![Box::new(tcp)];
+    // Every pair first meets over authenticated TCP; pairs on one host then
+    // move their messages to shared memory, keeping TCP as control channel.
+    let streams = connect_all(rank, &endpoints, listener, &secret)?;
+    let (local, mut remote): (Vec<_>, Vec<_>) = streams
+        .into_iter()
+        .enumerate()
+        .filter_map(|(peer, stream)| stream.map(|s| (peer, s)))
+        .partition(|(peer, _)| same_host[*peer]);
+    let Established { shm, fallback } = ShmTransport::establish(rank, size, local, shared_memory)?;
+    let mut route: Vec<Option<usize>> = vec![Some(SHM); size];
+    route[rank] = None;
+    for (peer, _) in remote.iter().chain(&fallback) {
+        route[*peer] = Some(TCP);
+    }
+    remote.extend(fallback);
+    let tcp = TcpTransport::new(size, remote)?;
+    // Indexed by the TCP and SHM constants.
+    let transports: Vec<Box<dyn Transport>> = vec![Box::new(tcp), Box::new(shm)];
     let mut engine = Engine::new(rank, size, transports, route);
     engine.set_on_close(Box::new(move || pmi.finalize().map_err(Error::from)));
     Ok(engine)

@@ -15,12 +15,16 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::transport::{frame::KIND_DATA, tcp::poll, Event, Header, Transport};
+use crate::transport::shm::LentBytes;
+use crate::transport::{frame::KIND_DATA, poll, Event, Header, Transport};
 
 /// How long a waiting rank polls before it goes to sleep.
 const SPIN: Duration = Duration::from_micros(50);
 /// Longest single sleep; bounded so a lost peer is noticed even without an event.
 const SLEEP_MS: i32 = 200;
+/// How often (in progress calls) lent messages matched to a receive nobody
+/// completes yet are fetched anyway, so their senders can go on.
+const FETCH_LENT_INTERVAL: u32 = 4096;
 
 /// A message that has arrived, with its envelope in world ranks.
 #[derive(Debug)]
@@ -29,7 +33,46 @@ pub(crate) struct Incoming {
     pub context: u32,
     pub tag: u32,
     pub type_tag: u64,
+    /// The payload, unless it is still `lent` by its sender.
     pub payload: Vec<u8>,
+    pub lent: Option<LentBytes>,
+}
+
+impl Incoming {
+    /// Payload size in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.lent
+            .as_ref()
+            .map_or(self.payload.len(), LentBytes::len)
+    }
+
+    /// Brings a lent payload over into `payload`. On failure the message
+    /// stays lent, so every later attempt fails the same way.
+    pub(crate) fn fetch(&mut self) -> Result<()> {
+        if let Some(lent) = &self.lent {
+            self.payload = lent.read().map_err(|reason| Error::PeerLost {
+                peer: self.source,
+                reason,
+            })?;
+            self.lent = None;
+        }
+        Ok(())
+    }
+
+    /// Copies the payload into `out`, which holds exactly [`len`](Self::len)
+    /// bytes: a lent payload goes there straight from the sender.
+    pub(crate) fn copy_into(self, out: &mut [u8]) -> Result<()> {
+        match self.lent {
+            Some(lent) => lent.read_into(out).map_err(|reason| Error::PeerLost {
+                peer: self.source,
+                reason,
+            }),
+            None => {
+                out.copy_from_slice(&self.payload);
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Which messages a receive accepts. `None` means any.
@@ -66,6 +109,7 @@ pub(crate) struct Engine {
     /// Why each peer is gone, if it is.
     lost: Vec<Option<String>>,
     events: Vec<Event>,
+    progress_calls: u32,
     on_close: Option<Box<dyn FnOnce() -> Result<()>>>,
 }
 
@@ -87,6 +131,7 @@ impl Engine {
             next_recv: 0,
             lost: vec![None; size],
             events: Vec::new(),
+            progress_calls: 0,
             on_close: None,
         }
     }
@@ -104,7 +149,10 @@ impl Engine {
         self.size
     }
 
-    /// Starts sending a message; returns once it is written or queued.
+    /// Starts sending a message; returns once it is written or queued. With
+    /// `lend`, the caller keeps `payload` unchanged until
+    /// [`is_flushed`](Self::is_flushed) says so (or `dest` is gone), which
+    /// lets a large payload be copied once, straight to the receiver.
     pub(crate) fn send(
         &mut self,
         dest: usize,
@@ -112,6 +160,7 @@ impl Engine {
         tag: u32,
         type_tag: u64,
         payload: &[u8],
+        lend: bool,
     ) -> Result<()> {
         if dest == self.rank {
             self.deliver(Incoming {
@@ -120,6 +169,7 @@ impl Engine {
                 tag,
                 type_tag,
                 payload: payload.to_vec(),
+                lent: None,
             });
             return Ok(());
         }
@@ -132,7 +182,7 @@ impl Engine {
             source: self.rank as u32,
             kind: KIND_DATA,
         };
-        self.transports[transport].send(dest, header, payload)
+        self.transports[transport].send(dest, header, payload, lend)
     }
 
     /// Waits until everything sent to `dest` has left this process.
@@ -198,7 +248,7 @@ impl Engine {
             .unexpected
             .iter()
             .find(|m| pattern.matches(m))
-            .map(|m| (m.source, m.tag, m.payload.len())))
+            .map(|m| (m.source, m.tag, m.len())))
     }
 
     /// Blocks until a message fitting `pattern` is available, without receiving it.
@@ -208,7 +258,7 @@ impl Engine {
                 .unexpected
                 .iter()
                 .find(|m| pattern.matches(m))
-                .map(|m| (m.source, m.tag, m.payload.len()))
+                .map(|m| (m.source, m.tag, m.len()))
             {
                 return Ok(Some(found));
             }
@@ -267,13 +317,8 @@ impl Engine {
         }
         for event in events.drain(..) {
             match event {
-                Event::Message(header, payload) => self.deliver(Incoming {
-                    source: header.source as usize,
-                    context: header.context,
-                    tag: header.tag,
-                    type_tag: header.type_tag,
-                    payload,
-                }),
+                Event::Message(header, payload) => self.deliver(incoming(header, payload, None)),
+                Event::Lent(header, lent) => self.deliver(incoming(header, Vec::new(), Some(lent))),
                 Event::Lost { peer, reason } => {
                     if let Some(slot) = self.lost.get_mut(peer) {
                         slot.get_or_insert(reason);
@@ -282,16 +327,35 @@ impl Engine {
             }
         }
         self.events = events;
+        self.progress_calls = self.progress_calls.wrapping_add(1);
+        if self.progress_calls % FETCH_LENT_INTERVAL == 0 {
+            self.fetch_lent();
+        }
         Ok(())
     }
 
-    fn deliver(&mut self, message: Incoming) {
+    fn deliver(&mut self, mut message: Incoming) {
         match self.posted.iter().position(|(_, p)| p.matches(&message)) {
             Some(index) => {
                 let (id, _) = self.posted.remove(index);
                 self.matched.insert(id, message);
             }
-            None => self.unexpected.push_back(message),
+            None => {
+                // Nobody waits for it yet: fetch a lent payload now, so its
+                // sender is not held up by a receive that may come late.
+                // A failure shows when the message is received.
+                let _ = message.fetch();
+                self.unexpected.push_back(message);
+            }
+        }
+    }
+
+    /// Fetches every lent payload that is matched but not yet taken, so no
+    /// sender waits on a receiver that is busy waiting for something else.
+    /// A failure shows when the message is taken.
+    fn fetch_lent(&mut self) {
+        for message in self.matched.values_mut() {
+            let _ = message.fetch();
         }
     }
 
@@ -312,22 +376,45 @@ impl Engine {
                 std::hint::spin_loop();
                 continue;
             }
+            self.fetch_lent();
             fds.clear();
-            for transport in &self.transports {
-                transport.wait_fds(&mut fds);
+            let mut may_sleep = true;
+            for transport in &mut self.transports {
+                may_sleep &= transport.prepare_to_sleep(&mut fds);
             }
-            if fds.is_empty() {
+            if may_sleep && fds.is_empty() {
                 return Err(Error::InvalidArgument(
                     "this operation would wait forever: no other rank can answer it".to_string(),
                 ));
             }
-            poll(&mut fds, SLEEP_MS);
+            if may_sleep {
+                poll(&mut fds, SLEEP_MS);
+            }
+            for transport in &mut self.transports {
+                transport.woke();
+            }
         }
+    }
+}
+
+/// An arrived message from its frame header.
+fn incoming(header: Header, payload: Vec<u8>, lent: Option<LentBytes>) -> Incoming {
+    Incoming {
+        source: header.source as usize,
+        context: header.context,
+        tag: header.tag,
+        type_tag: header.type_tag,
+        payload,
+        lent,
     }
 }
 
 impl Drop for Engine {
     fn drop(&mut self) {
+        // Messages nobody received release what their senders lent first:
+        // two ranks closing must not wait for each other to read them.
+        self.unexpected.clear();
+        self.matched.clear();
         for transport in &mut self.transports {
             if let Err(error) = transport.close() {
                 eprintln!("bramble: rank {}: closing connections: {error}", self.rank);

@@ -115,7 +115,7 @@ impl Communicator {
         Ok(Status {
             source: self.local_rank(message.source)?,
             tag: message.tag,
-            bytes: message.payload.len(),
+            bytes: message.len(),
         })
     }
 
@@ -146,7 +146,8 @@ impl Communicator {
     ) -> Result<()> {
         let dest = self.world_rank(dest)?;
         let mut engine = self.engine.borrow_mut();
-        engine.send(dest, context, tag, type_tag, payload)?;
+        // The payload is borrowed until it has left: it may be lent.
+        engine.send(dest, context, tag, type_tag, payload, true)?;
         engine.wait_flushed(dest)
     }
 
@@ -225,9 +226,13 @@ impl Communicator {
         self.open_value(message)
     }
 
-    pub(crate) fn open_value<T: DeserializeOwned>(&self, message: Incoming) -> Result<(T, Status)> {
+    pub(crate) fn open_value<T: DeserializeOwned>(
+        &self,
+        mut message: Incoming,
+    ) -> Result<(T, Status)> {
         self.check_type(&message, value_type_tag::<T>(), std::any::type_name::<T>())?;
         let status = self.status_of(&message)?;
+        message.fetch()?;
         Ok((decode(&message.payload)?, status))
     }
 
@@ -283,21 +288,22 @@ impl Communicator {
         self.check_type(&message, slice_type_tag::<T>(), std::any::type_name::<T>())?;
         let status = self.status_of(&message)?;
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(buffer);
-        if message.payload.len() > bytes.len() {
+        let len = message.len();
+        if len > bytes.len() {
             return Err(Error::Truncated {
                 source_rank: status.source,
                 tag: status.tag,
-                received: message.payload.len(),
+                received: len,
                 capacity: bytes.len(),
             });
         }
-        if message.payload.len() % std::mem::size_of::<T>().max(1) != 0 {
+        if len % std::mem::size_of::<T>().max(1) != 0 {
             return Err(Error::Protocol {
                 peer: message.source,
                 reason: "slice message is not a whole number of elements".to_string(),
             });
         }
-        bytes[..message.payload.len()].copy_from_slice(&message.payload);
+        message.copy_into(&mut bytes[..len])?;
         Ok(status)
     }
 
@@ -323,42 +329,54 @@ impl Communicator {
         tag: Tag,
     ) -> Result<Request<'static, ()>> {
         let payload = encode(value)?;
-        self.start_send(dest, tag, value_type_tag::<T>(), &payload)
+        // The encoded copy goes away now, so it cannot be lent.
+        let world_dest = self.start_send(dest, tag, value_type_tag::<T>(), &payload, false)?;
+        Ok(Request::send(self, world_dest, (), false))
     }
 
-    /// Starts sending a slice of plain data and returns at once; the data is
-    /// copied, so the caller may reuse `data` immediately.
+    /// Starts sending a slice of plain data and returns at once. The request
+    /// borrows `data` until it completes, so that a large slice can go to a
+    /// rank on the same host with a single copy, straight out of `data`;
+    /// dropping an unfinished request waits for it to complete. (Leaking the
+    /// request with `mem::forget` and changing `data` may deliver the changed
+    /// data; it cannot corrupt memory.)
     ///
     /// ```no_run
     /// let world = bramble::init()?;
     /// let next = (world.rank() + 1) % world.size();
-    /// let request = world.isend_slice(&[world.rank() as u64; 1000], next, 0)?;
+    /// let data = [world.rank() as u64; 1000];
+    /// let request = world.isend_slice(&data, next, 0)?;
     /// // ... compute while the data goes out ...
     /// request.wait()?;
     /// # let _ = world.recv_into(&mut [0u64; 1000], bramble::ANY_SOURCE, 0)?;
     /// # Ok::<(), bramble::Error>(())
     /// ```
-    pub fn isend_slice<T: Pod>(
+    pub fn isend_slice<'a, T: Pod>(
         &self,
-        data: &[T],
+        data: &'a [T],
         dest: usize,
         tag: Tag,
-    ) -> Result<Request<'static, ()>> {
-        self.start_send(dest, tag, slice_type_tag::<T>(), bytemuck::cast_slice(data))
+    ) -> Result<Request<'a, ()>> {
+        let payload = bytemuck::cast_slice(data);
+        let world_dest = self.start_send(dest, tag, slice_type_tag::<T>(), payload, true)?;
+        Ok(Request::send(self, world_dest, (), true))
     }
 
+    /// Hands a message to the engine; returns the destination's world rank.
+    /// With `lend`, the caller's request must borrow `payload` until it completes.
     fn start_send(
         &self,
         dest: usize,
         tag: Tag,
         type_tag: u64,
         payload: &[u8],
-    ) -> Result<Request<'static, ()>> {
+        lend: bool,
+    ) -> Result<usize> {
         let world_dest = self.world_rank(dest)?;
         self.engine
             .borrow_mut()
-            .send(world_dest, self.context, tag, type_tag, payload)?;
-        Ok(Request::send(self, world_dest, ()))
+            .send(world_dest, self.context, tag, type_tag, payload, lend)?;
+        Ok(world_dest)
     }
 
     /// Posts a receive for a serde value and returns at once; the request
@@ -490,8 +508,10 @@ impl Communicator {
         source: impl Into<Source>,
         recv_tag: impl Into<TagSelector>,
     ) -> Result<Status> {
-        // The send copies `data` before the receive may overwrite it.
-        let send = self.isend_slice(data, dest, send_tag)?;
+        // The send needs its own copy: the receive may overwrite `data`
+        // before the send completes.
+        let outgoing = data.to_vec();
+        let send = self.isend_slice(&outgoing, dest, send_tag)?;
         let status = self.irecv_into(data, source, recv_tag)?.wait()?;
         send.wait()?;
         Ok(status)

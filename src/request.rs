@@ -25,7 +25,8 @@ use crate::error::{Error, Result};
 /// let (rank, size) = (world.rank(), world.size());
 /// let mut left = [0.0f64; 4];
 /// let receive = world.irecv_into(&mut left, (rank + size - 1) % size, 0)?;
-/// let send = world.isend_slice(&[rank as f64; 4], (rank + 1) % size, 0)?;
+/// let mine = [rank as f64; 4];
+/// let send = world.isend_slice(&mine, (rank + 1) % size, 0)?;
 /// send.wait()?;
 /// let status = receive.wait()?;
 /// println!("got {} values from rank {}: {left:?}", status.count::<f64>(), status.source);
@@ -40,7 +41,8 @@ pub struct Request<'a, T> {
 
 enum Pending<'a, T> {
     /// A send to world rank `dest`; completes with `value` once flushed.
-    Send { dest: usize, value: T },
+    /// A `lent` payload stays borrowed until then.
+    Send { dest: usize, value: T, lent: bool },
     /// A posted receive; `finish` turns its message into the result.
     Recv {
         id: RecvId,
@@ -49,10 +51,10 @@ enum Pending<'a, T> {
 }
 
 impl<'a, T> Request<'a, T> {
-    pub(crate) fn send(comm: &Communicator, dest: usize, value: T) -> Self {
+    pub(crate) fn send(comm: &Communicator, dest: usize, value: T, lent: bool) -> Self {
         Request {
             comm: comm.clone(),
-            pending: Some(Pending::Send { dest, value }),
+            pending: Some(Pending::Send { dest, value, lent }),
         }
     }
 
@@ -153,11 +155,11 @@ impl<'a, T> Request<'a, T> {
             )
         })?;
         match pending {
-            Pending::Send { dest, value } => {
+            Pending::Send { dest, value, lent } => {
                 if engine.is_flushed(dest)? {
                     return Ok(Some(value));
                 }
-                self.pending = Some(Pending::Send { dest, value });
+                self.pending = Some(Pending::Send { dest, value, lent });
             }
             // On an error the engine has already withdrawn the receive.
             Pending::Recv { id, finish } => match engine.take_or_fail(id)? {
@@ -171,10 +173,19 @@ impl<'a, T> Request<'a, T> {
 
 impl<T> Drop for Request<'_, T> {
     fn drop(&mut self) {
-        if let Some(Pending::Recv { id, .. }) = self.pending.take() {
-            if let Ok(mut engine) = self.comm.engine.try_borrow_mut() {
-                engine.cancel(id);
+        let Ok(mut engine) = self.comm.engine.try_borrow_mut() else {
+            return;
+        };
+        match self.pending.take() {
+            Some(Pending::Recv { id, .. }) => engine.cancel(id),
+            // The borrow of a lent payload ends here: the receiver must have
+            // read it first. A failure was the receiver's to report.
+            Some(Pending::Send {
+                dest, lent: true, ..
+            }) => {
+                let _ = engine.wait_flushed(dest);
             }
+            _ => {}
         }
     }
 }

@@ -123,6 +123,7 @@ impl<'c, C: Codec> Channel<'c, C> {
             tag: self.tag,
             type_tag: self.codec.type_tag(),
             payload,
+            lent: None,
         })
     }
 
@@ -147,11 +148,13 @@ impl<'c, C: Codec> Channel<'c, C> {
     /// Receives this operation's next message from `source` without checking
     /// its element type yet (see [`check_type`](Self::check_type)).
     pub(crate) fn recv_unchecked(&self, source: usize) -> Result<Incoming> {
-        self.comm.recv_message(
+        let mut message = self.comm.recv_message(
             self.comm.collective_context(),
             Source::Rank(source),
             self.tag.into(),
-        )
+        )?;
+        message.fetch()?;
+        Ok(message)
     }
 
     /// Fails if `message` holds another element type than this collective's.
@@ -176,14 +179,21 @@ impl<'c, C: Codec> Channel<'c, C> {
         let message = {
             let mut engine = self.comm.engine.borrow_mut();
             let id = engine.post(pattern);
-            if let Err(error) =
-                engine.send(world_dest, context, self.tag, self.codec.type_tag(), bytes)
-            {
+            // `bytes` stays borrowed until it has left: it may be lent.
+            if let Err(error) = engine.send(
+                world_dest,
+                context,
+                self.tag,
+                self.codec.type_tag(),
+                bytes,
+                true,
+            ) {
                 engine.cancel(id);
                 return Err(error);
             }
-            let message = wait_posted(&mut engine, id)?;
+            let mut message = wait_posted(&mut engine, id)?;
             engine.wait_flushed(world_dest)?;
+            message.fetch()?;
             message
         };
         self.check_type(&message)?;

@@ -26,15 +26,20 @@ pub(crate) struct Header {
 
 /// An ordinary message carrying its payload inline.
 pub(crate) const KIND_DATA: u32 = 1;
+/// A message whose `len` payload bytes stay in the sender's memory, for the
+/// receiver to copy straight out of it (shared memory only): the header is
+/// followed by the payload's address, a little-endian `u64`.
+pub(crate) const KIND_LENT: u32 = 2;
 
 /// The largest payload we accept from the network, to refuse absurd lengths
 /// from a corrupted stream instead of trying to allocate them.
 pub(crate) const MAX_PAYLOAD: u64 = 1 << 40;
 
 impl Header {
-    /// Validates a header read from `peer`'s connection.
-    pub(crate) fn check(&self, peer: usize) -> Result<(), String> {
-        if self.kind != KIND_DATA {
+    /// Validates a header read from `peer`'s connection, which may carry
+    /// frames of the given `kinds`.
+    pub(crate) fn check(&self, peer: usize, kinds: &[u32]) -> Result<(), String> {
+        if !kinds.contains(&self.kind) {
             return Err(format!("unknown frame kind {}", self.kind));
         }
         if self.source as usize != peer {

@@ -8,6 +8,7 @@
 
 pub(crate) mod frame;
 pub(crate) mod handshake;
+pub(crate) mod shm;
 pub(crate) mod tcp;
 
 pub(crate) use frame::Header;
@@ -18,6 +19,9 @@ use crate::error::Result;
 pub(crate) enum Event {
     /// A complete message from `header.source`.
     Message(Header, Vec<u8>),
+    /// A message from `header.source` whose payload is still in the sender's
+    /// memory, to be copied straight into its destination.
+    Lent(Header, shm::LentBytes),
     /// The connection to `peer` ended; no more messages will come from it.
     Lost { peer: usize, reason: String },
 }
@@ -26,7 +30,10 @@ pub(crate) enum Event {
 pub(crate) trait Transport {
     /// Starts sending one frame to `peer`. It may be written now or queued;
     /// queued frames go out, in order, during later calls to `progress`.
-    fn send(&mut self, peer: usize, header: Header, payload: &[u8]) -> Result<()>;
+    /// With `lend`, the caller promises to keep `payload` unchanged until
+    /// `is_flushed(peer)`, so the transport may let the peer copy it from
+    /// where it is instead of copying it first.
+    fn send(&mut self, peer: usize, header: Header, payload: &[u8], lend: bool) -> Result<()>;
 
     /// Whether everything sent to `peer` so far has left this process.
     fn is_flushed(&self, peer: usize) -> bool;
@@ -35,10 +42,24 @@ pub(crate) trait Transport {
     /// arrived and reports every complete message or lost peer to `events`.
     fn progress(&mut self, events: &mut Vec<Event>) -> Result<()>;
 
-    /// Adds the descriptors to sleep on until `progress` can do something.
-    fn wait_fds(&self, fds: &mut Vec<libc::pollfd>);
+    /// Before the engine sleeps in `poll(2)`: adds the descriptors that wake
+    /// it when `progress` can do something, and arranges for peers to make
+    /// them readable. Returns false when there is work already (then the
+    /// engine must not sleep). [`woke`](Transport::woke) follows either way.
+    fn prepare_to_sleep(&mut self, fds: &mut Vec<libc::pollfd>) -> bool;
+
+    /// After the sleep (or the decision not to sleep).
+    fn woke(&mut self) {}
 
     /// Flushes, then tells every peer we are done and waits until each has
     /// said the same, so no message in flight is lost when the process exits.
     fn close(&mut self) -> Result<()>;
+}
+
+/// `poll(2)` on `fds` for at most `timeout_ms`; interruptions count as wake-ups.
+pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) {
+    // SAFETY: `fds` is a valid, exclusively borrowed array of pollfd.
+    unsafe {
+        libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms);
+    }
 }

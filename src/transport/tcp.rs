@@ -19,9 +19,9 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::frame::{Header, HEADER_LEN};
+use super::frame::{Header, HEADER_LEN, KIND_DATA};
 use super::handshake::{accept_side, connect_side, Secret};
-use super::{Event, Transport};
+use super::{poll, Event, Transport};
 use crate::error::{Error, Result};
 
 /// How long a rank waits for all its connections when the job starts.
@@ -82,33 +82,44 @@ impl Listener {
     }
 }
 
-impl TcpTransport {
-    /// Connects this rank to each rank in `peers` (their endpoints indexed by
-    /// world rank; `None` for ranks reached otherwise), proving the job secret.
-    pub(crate) fn establish(
-        my_rank: usize,
-        endpoints: &[Option<Endpoint>],
-        listener: Listener,
-        secret: &Secret,
-    ) -> Result<TcpTransport> {
-        let size = endpoints.len();
-        let (accepted_tx, accepted_rx) = mpsc::channel();
-        spawn_acceptor(listener.socket, secret.clone(), my_rank, size, accepted_tx)?;
+/// Connects this rank to every rank that has an endpoint (indexed by world
+/// rank; `None` for itself), proving the job secret both ways: it connects
+/// to the lower ranks and accepts the higher ones. Returns the connections,
+/// still in blocking mode, indexed by rank.
+pub(crate) fn connect_all(
+    my_rank: usize,
+    endpoints: &[Option<Endpoint>],
+    listener: Listener,
+    secret: &Secret,
+) -> Result<Vec<Option<TcpStream>>> {
+    let size = endpoints.len();
+    let (accepted_tx, accepted_rx) = mpsc::channel();
+    spawn_acceptor(listener.socket, secret.clone(), my_rank, size, accepted_tx)?;
 
-        let mut links: Vec<Option<Link>> = (0..size).map(|_| None).collect();
-        for (peer, endpoint) in endpoints.iter().enumerate().take(my_rank) {
-            if let Some(endpoint) = endpoint {
-                let stream = connect_to(my_rank, peer, endpoint, secret)?;
-                links[peer] = Some(Link::new(peer, stream)?);
-            }
+    let mut streams: Vec<Option<TcpStream>> = (0..size).map(|_| None).collect();
+    for (peer, endpoint) in endpoints.iter().enumerate().take(my_rank) {
+        if let Some(endpoint) = endpoint {
+            streams[peer] = Some(connect_to(my_rank, peer, endpoint, secret)?);
         }
-        let expected = endpoints
-            .iter()
-            .enumerate()
-            .skip(my_rank + 1)
-            .filter(|(_, e)| e.is_some())
-            .count();
-        receive_accepted(&mut links, expected, &accepted_rx, endpoints)?;
+    }
+    let expected = endpoints
+        .iter()
+        .enumerate()
+        .skip(my_rank + 1)
+        .filter(|(_, e)| e.is_some())
+        .count();
+    receive_accepted(&mut streams, expected, &accepted_rx, endpoints)?;
+    Ok(streams)
+}
+
+impl TcpTransport {
+    /// The transport over the given connections, `(peer, stream)`, of a job
+    /// of `size` ranks.
+    pub(crate) fn new(size: usize, streams: Vec<(usize, TcpStream)>) -> Result<TcpTransport> {
+        let mut links: Vec<Option<Link>> = (0..size).map(|_| None).collect();
+        for (peer, stream) in streams {
+            links[peer] = Some(Link::new(peer, stream)?);
+        }
         Ok(TcpTransport { links })
     }
 
@@ -167,7 +178,7 @@ fn spawn_acceptor(
 }
 
 fn receive_accepted(
-    links: &mut [Option<Link>],
+    streams: &mut [Option<TcpStream>],
     mut expected: usize,
     accepted: &Receiver<(usize, TcpStream)>,
     endpoints: &[Option<Endpoint>],
@@ -177,18 +188,18 @@ fn receive_accepted(
         let left = deadline.saturating_duration_since(Instant::now());
         match accepted.recv_timeout(left) {
             Ok((peer, stream)) => {
-                if links[peer].is_some() || endpoints[peer].is_none() {
+                if streams[peer].is_some() || endpoints[peer].is_none() {
                     eprintln!("bramble: refused a second connection from rank {peer}");
                     continue;
                 }
-                links[peer] = Some(Link::new(peer, stream)?);
+                streams[peer] = Some(stream);
                 expected -= 1;
             }
             Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
-                let missing: Vec<String> = links
+                let missing: Vec<String> = streams
                     .iter()
                     .enumerate()
-                    .filter(|(peer, link)| link.is_none() && endpoints[*peer].is_some())
+                    .filter(|(peer, stream)| stream.is_none() && endpoints[*peer].is_some())
                     .map(|(peer, _)| peer.to_string())
                     .collect();
                 return Err(Error::Bootstrap(format!(
@@ -227,7 +238,7 @@ fn connect_to(
 }
 
 impl Transport for TcpTransport {
-    fn send(&mut self, peer: usize, header: Header, payload: &[u8]) -> Result<()> {
+    fn send(&mut self, peer: usize, header: Header, payload: &[u8], _lend: bool) -> Result<()> {
         let link = self.link(peer)?;
         link.send(header, payload).map_err(|e| link.fail(e))
     }
@@ -261,18 +272,9 @@ impl Transport for TcpTransport {
         Ok(())
     }
 
-    fn wait_fds(&self, fds: &mut Vec<libc::pollfd>) {
-        for link in self.links.iter().flatten().filter(|l| !l.lost) {
-            let mut events = libc::POLLIN;
-            if !link.outgoing.is_empty() {
-                events |= libc::POLLOUT;
-            }
-            fds.push(libc::pollfd {
-                fd: link.stream.as_raw_fd(),
-                events,
-                revents: 0,
-            });
-        }
+    fn prepare_to_sleep(&mut self, fds: &mut Vec<libc::pollfd>) -> bool {
+        self.add_fds(fds);
+        true
     }
 
     fn close(&mut self) -> Result<()> {
@@ -289,7 +291,7 @@ impl Transport for TcpTransport {
                 break;
             }
             let mut fds = Vec::new();
-            self.wait_fds(&mut fds);
+            self.add_fds(&mut fds);
             poll(&mut fds, 100);
         }
         for link in self.links.iter_mut().flatten() {
@@ -305,17 +307,26 @@ impl Transport for TcpTransport {
                 return Ok(());
             }
             let mut fds = Vec::new();
-            self.wait_fds(&mut fds);
+            self.add_fds(&mut fds);
             poll(&mut fds, 100);
         }
     }
 }
 
-/// `poll(2)` on `fds` for at most `timeout_ms`; interruptions count as wake-ups.
-pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) {
-    // SAFETY: `fds` is a valid, exclusively borrowed array of pollfd.
-    unsafe {
-        libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms);
+impl TcpTransport {
+    /// The sockets to sleep on: readable always, writable while frames wait.
+    fn add_fds(&self, fds: &mut Vec<libc::pollfd>) {
+        for link in self.links.iter().flatten().filter(|l| !l.lost) {
+            let mut events = libc::POLLIN;
+            if !link.outgoing.is_empty() {
+                events |= libc::POLLOUT;
+            }
+            fds.push(libc::pollfd {
+                fd: link.stream.as_raw_fd(),
+                events,
+                revents: 0,
+            });
+        }
     }
 }
 
@@ -511,7 +522,7 @@ impl FrameReader {
             let header: Header =
                 bytemuck::pod_read_unaligned(&self.buffer[self.start..self.start + HEADER_LEN]);
             header
-                .check(peer)
+                .check(peer, &[KIND_DATA])
                 .map_err(|reason| io::Error::new(io::ErrorKind::InvalidData, reason))?;
             let len = header.len as usize;
             let available = self.end - self.start - HEADER_LEN;
