@@ -16,7 +16,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for size in options.sizes(1) {
         let (iterations, warmup) = options.rounds(size);
         world.barrier()?;
-        let mine = osu::time_us(iterations, warmup, || world.broadcast_slice(&mut buffer[..size], 0))?;
+        let mine = osu::time_us(iterations, warmup, || {
+            world.broadcast_slice(&mut buffer[..size], 0)
+        })?;
         if let Some(total) = world.reduce(mine, 0, |a, b| a + b)? {
             osu::row(size, total / world.size() as f64);
         }

@@ -20,10 +20,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("pingpong_serde needs 2 ranks: bramble run -n 2 ...".into());
     }
     let iterations: usize = match std::env::args().nth(1) {
-        Some(text) => text.parse().map_err(|_| format!("ITERATIONS must be a whole number, got {text:?}"))?,
+        Some(text) => text
+            .parse()
+            .map_err(|_| format!("ITERATIONS must be a whole number, got {text:?}"))?,
         None => 10_000,
     };
-    let reading = Reading { sensor: "pi".to_string(), id: 7, x: 1.5, y: -2.25 };
+    let reading = Reading {
+        sensor: "pi".to_string(),
+        id: 7,
+        x: 1.5,
+        y: -2.25,
+    };
     let warmup = iterations / 10;
     let mut start = std::time::Instant::now();
     for i in 0..warmup + iterations {

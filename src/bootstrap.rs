@@ -24,10 +24,6 @@ pub const SECRET_KEY: &str = "bramble-secret";
 /// memory, the default) or `tcp` (loopback TCP, for comparison or debugging).
 pub const TRANSPORT_ENV: &str = "BRAMBLE_TRANSPORT";
 
-/// Positions of the transports in the engine's list.
-const TCP: usize = 0;
-const SHM: usize = 1;
-
 /// Whether ranks on the same host use shared memory, from [`TRANSPORT_ENV`].
 fn shared_memory_enabled() -> Result<bool> {
     match std::env::var(TRANSPORT_ENV) {
@@ -125,16 +121,29 @@ pub(crate) fn start() -> Result<Engine> {
         .filter_map(|(peer, stream)| stream.map(|s| (peer, s)))
         .partition(|(peer, _)| same_host[*peer]);
     let Established { shm, fallback } = ShmTransport::establish(rank, size, local, shared_memory)?;
-    let mut route: Vec<Option<usize>> = vec![Some(SHM); size];
-    route[rank] = None;
-    for (peer, _) in remote.iter().chain(&fallback) {
-        route[*peer] = Some(TCP);
-    }
     remote.extend(fallback);
-    let tcp = TcpTransport::new(size, remote)?;
-    // Indexed by the TCP and SHM constants.
-    let transports: Vec<Box<dyn Transport>> = vec![Box::new(tcp), Box::new(shm)];
+
+    // Only transports that reach someone: the engine polls each of them.
+    let mut transports: Vec<Box<dyn Transport>> = Vec::new();
+    let mut route: Vec<Option<usize>> = vec![None; size];
+    for peer in shm.peers() {
+        route[peer] = Some(transports.len());
+    }
+    if route.iter().any(Option::is_some) {
+        transports.push(Box::new(shm));
+    }
+    if !remote.is_empty() {
+        for (peer, _) in &remote {
+            route[*peer] = Some(transports.len());
+        }
+        transports.push(Box::new(TcpTransport::new(size, remote)?));
+    }
     let mut engine = Engine::new(rank, size, transports, route);
+    let ranks_here = 1 + same_host.iter().filter(|&&same| same).count();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if ranks_here > cores {
+        engine.share_cores();
+    }
     engine.set_on_close(Box::new(move || pmi.finalize().map_err(Error::from)));
     Ok(engine)
 }

@@ -7,19 +7,62 @@
 //! every transport keeps one pair's frames in order, messages between a pair
 //! with the same tag never overtake each other.
 //!
-//! Waiting spins briefly (a message often arrives within microseconds), then
+//! Waiting polls briefly (a message often arrives within microseconds), then
 //! sleeps in `poll(2)` on the transports' descriptors, so an idle rank does not
-//! burn a core that another rank on the same host needs.
+//! burn a core that another rank on the same host needs. When a host has more
+//! ranks than cores, a waiting rank yields its core between polls instead.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::transport::shm::LentBytes;
 use crate::transport::{frame::KIND_DATA, poll, Event, Header, Transport};
 
-/// How long a waiting rank polls before it goes to sleep.
+/// How long a waiting rank polls before it goes to sleep, when it has a
+/// core to itself.
 const SPIN: Duration = Duration::from_micros(50);
+/// How many times a waiting rank that shares a core gives it away before it
+/// goes to sleep.
+const YIELDS: u32 = 20;
+
+/// How a rank waits before it sleeps in `poll(2)`.
+#[derive(Debug, Clone, Copy)]
+enum Patience {
+    /// Poll for this long: a message often arrives within microseconds.
+    /// (No `spin_loop` hint: on x86 `pause` takes longer than a round of
+    /// progress and delays noticing a message.)
+    Spin(Duration),
+    /// Ranks outnumber cores: polling would keep the rank we wait for off
+    /// its core, so poll once per `sched_yield`, which lets a rank waiting
+    /// for this core run at once, far cheaper than sleeping and waking.
+    Yield(u32),
+}
+
+impl Patience {
+    /// After `rounds` rounds of progress without success: whether to poll
+    /// again rather than sleep.
+    fn keep_polling(self, rounds: u32, spin_until: &mut Option<Instant>) -> bool {
+        match self {
+            Patience::Spin(spin) => {
+                // Reading the clock costs as much as a round of progress:
+                // look at it only now and then.
+                if rounds % CLOCK_EVERY != 0 {
+                    return true;
+                }
+                let now = Instant::now();
+                now < *spin_until.get_or_insert(now + spin)
+            }
+            Patience::Yield(yields) => {
+                // SAFETY: sched_yield takes no arguments and cannot fail.
+                unsafe { libc::sched_yield() };
+                rounds < yields
+            }
+        }
+    }
+}
+/// How many rounds of progress a waiting rank makes between looks at the clock.
+const CLOCK_EVERY: u32 = 64;
 /// Longest single sleep; bounded so a lost peer is noticed even without an event.
 const SLEEP_MS: i32 = 200;
 /// How often (in progress calls) lent messages matched to a receive nobody
@@ -104,12 +147,17 @@ pub(crate) struct Engine {
     /// Receives waiting for a message, oldest first.
     posted: Vec<(RecvId, Pattern)>,
     /// Receives whose message has arrived but was not yet taken.
-    matched: HashMap<RecvId, Incoming>,
+    /// Few at a time (a rank rarely has many receives outstanding): a
+    /// vector is faster than hashing.
+    matched: Vec<(RecvId, Incoming)>,
     next_recv: RecvId,
     /// Why each peer is gone, if it is.
     lost: Vec<Option<String>>,
     events: Vec<Event>,
     progress_calls: u32,
+    patience: Patience,
+    /// Collectives' scratch memory, kept between calls (see `collective::scratch`).
+    scratch: Vec<u128>,
     on_close: Option<Box<dyn FnOnce() -> Result<()>>>,
 }
 
@@ -127,18 +175,38 @@ impl Engine {
             route,
             unexpected: VecDeque::new(),
             posted: Vec::new(),
-            matched: HashMap::new(),
+            matched: Vec::new(),
             next_recv: 0,
             lost: vec![None; size],
             events: Vec::new(),
             progress_calls: 0,
+            patience: Patience::Spin(SPIN),
+            scratch: Vec::new(),
             on_close: None,
         }
+    }
+
+    /// Makes waits give the core away instead of polling on it: for ranks
+    /// that outnumber the cores of their host.
+    pub(crate) fn share_cores(&mut self) {
+        self.patience = Patience::Yield(YIELDS);
     }
 
     /// Runs `finish` after the transports are closed (the PMI `finalize`).
     pub(crate) fn set_on_close(&mut self, finish: Box<dyn FnOnce() -> Result<()>>) {
         self.on_close = Some(finish);
+    }
+
+    /// The scratch memory kept from earlier collectives (possibly empty).
+    pub(crate) fn take_scratch(&mut self) -> Vec<u128> {
+        std::mem::take(&mut self.scratch)
+    }
+
+    /// Keeps scratch memory for the next collective.
+    pub(crate) fn keep_scratch(&mut self, memory: Vec<u128>) {
+        if memory.len() > self.scratch.len() {
+            self.scratch = memory;
+        }
     }
 
     pub(crate) fn rank(&self) -> usize {
@@ -191,6 +259,9 @@ impl Engine {
             return Ok(());
         }
         let transport = self.transport_of(dest)?;
+        if self.transports[transport].is_flushed(dest) {
+            return Ok(());
+        }
         self.wait_until(|engine| {
             if engine.transports[transport].is_flushed(dest) {
                 return Ok(Some(()));
@@ -219,7 +290,7 @@ impl Engine {
         match self.unexpected.iter().position(|m| pattern.matches(m)) {
             Some(index) => {
                 if let Some(message) = self.unexpected.remove(index) {
-                    self.matched.insert(id, message);
+                    self.matched.push((id, message));
                 }
             }
             None => self.posted.push((id, pattern)),
@@ -236,7 +307,7 @@ impl Engine {
     /// to the front of the unexpected queue, so it is not lost.
     pub(crate) fn cancel(&mut self, id: RecvId) {
         self.posted.retain(|(posted, _)| *posted != id);
-        if let Some(message) = self.matched.remove(&id) {
+        if let Some(message) = self.take_matched(id) {
             self.unexpected.push_front(message);
         }
     }
@@ -272,7 +343,7 @@ impl Engine {
     /// The message of a posted receive if it has arrived, without making
     /// progress; an error if its source is gone.
     pub(crate) fn take_or_fail(&mut self, id: RecvId) -> Result<Option<Incoming>> {
-        if let Some(message) = self.matched.remove(&id) {
+        if let Some(message) = self.take_matched(id) {
             return Ok(Some(message));
         }
         let source = self
@@ -287,6 +358,14 @@ impl Engine {
             }
         }
         Ok(None)
+    }
+
+    fn take_matched(&mut self, id: RecvId) -> Option<Incoming> {
+        let index = self
+            .matched
+            .iter()
+            .position(|(matched, _)| *matched == id)?;
+        Some(self.matched.remove(index).1)
     }
 
     fn check_alive(&self, peer: usize) -> Result<()> {
@@ -338,7 +417,7 @@ impl Engine {
         match self.posted.iter().position(|(_, p)| p.matches(&message)) {
             Some(index) => {
                 let (id, _) = self.posted.remove(index);
-                self.matched.insert(id, message);
+                self.matched.push((id, message));
             }
             None => {
                 // Nobody waits for it yet: fetch a lent payload now, so its
@@ -354,7 +433,7 @@ impl Engine {
     /// sender waits on a receiver that is busy waiting for something else.
     /// A failure shows when the message is taken.
     fn fetch_lent(&mut self) {
-        for message in self.matched.values_mut() {
+        for (_, message) in &mut self.matched {
             let _ = message.fetch();
         }
     }
@@ -365,15 +444,16 @@ impl Engine {
         &mut self,
         mut check: impl FnMut(&mut Engine) -> Result<Option<T>>,
     ) -> Result<T> {
-        let spin_until = Instant::now() + SPIN;
+        let mut spin_until = None;
+        let mut rounds = 0u32;
         let mut fds = Vec::new();
         loop {
             self.progress()?;
             if let Some(value) = check(self)? {
                 return Ok(value);
             }
-            if Instant::now() < spin_until {
-                std::hint::spin_loop();
+            rounds = rounds.wrapping_add(1);
+            if self.patience.keep_polling(rounds, &mut spin_until) {
                 continue;
             }
             self.fetch_lent();

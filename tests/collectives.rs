@@ -63,6 +63,17 @@ fn large_slices_take_the_ring_algorithms() {
     check_collectives(8, 8, &steps);
 }
 
+#[test]
+fn ring_blocks_large_enough_to_be_lent_do_not_deadlock() {
+    // On 2 ranks every ring block is half the slice: far above the size from
+    // which ranks on one host lend their buffers instead of copying them,
+    // and both ranks lend at the same time.
+    let steps: Vec<String> = ["6.0.200000.0.0", "18.0.100000.0.1", "23.3.200000.0.0"]
+        .map(String::from)
+        .to_vec();
+    check_collectives(2, 11, &steps);
+}
+
 /// One step: `kind.op.len.root.comm`, as check_collectives parses it.
 fn step() -> impl Strategy<Value = String> {
     (0..KINDS, 0..10usize, 0..12usize, 0..8usize, 0..4usize)

@@ -34,7 +34,9 @@ impl Options {
         };
         let mut args = std::env::args().skip(1);
         while let Some(flag) = args.next() {
-            let value = args.next().ok_or_else(|| format!("{flag} needs a number"))?;
+            let value = args
+                .next()
+                .ok_or_else(|| format!("{flag} needs a number"))?;
             let number: usize = value
                 .parse()
                 .map_err(|_| format!("{flag} takes a whole number, got {value:?}"))?;
@@ -43,7 +45,11 @@ impl Options {
                 "-s" => options.min_size = number,
                 "-i" => options.iterations = number.max(1),
                 "-x" => options.warmup = number,
-                _ => return Err(format!("unknown option {flag}: use -s MIN, -m MAX, -i ITERATIONS, -x WARMUP")),
+                _ => {
+                    return Err(format!(
+                        "unknown option {flag}: use -s MIN, -m MAX, -i ITERATIONS, -x WARMUP"
+                    ))
+                }
             }
         }
         Ok(options)
@@ -86,7 +92,11 @@ pub fn row(size: usize, value: f64) {
 }
 
 /// Runs `body` `warmup` times untimed and `iterations` times timed; microseconds per iteration.
-pub fn time_us(iterations: usize, warmup: usize, mut body: impl FnMut() -> Result<(), bramble::Error>) -> Result<f64, bramble::Error> {
+pub fn time_us(
+    iterations: usize,
+    warmup: usize,
+    mut body: impl FnMut() -> Result<(), bramble::Error>,
+) -> Result<f64, bramble::Error> {
     for _ in 0..warmup {
         body()?;
     }
@@ -98,9 +108,15 @@ pub fn time_us(iterations: usize, warmup: usize, mut body: impl FnMut() -> Resul
 }
 
 /// Fails with a clear message unless the job has at least `ranks` ranks.
-pub fn require_ranks(world: &bramble::Communicator, ranks: usize, name: &str) -> Result<(), String> {
+pub fn require_ranks(
+    world: &bramble::Communicator,
+    ranks: usize,
+    name: &str,
+) -> Result<(), String> {
     if world.size() < ranks {
-        return Err(format!("{name} needs at least {ranks} ranks: bramble run -n {ranks} ..."));
+        return Err(format!(
+            "{name} needs at least {ranks} ranks: bramble run -n {ranks} ..."
+        ));
     }
     Ok(())
 }

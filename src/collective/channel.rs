@@ -9,6 +9,7 @@ use bytemuck::Pod;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::collective::scratch::Scratch;
 use crate::communicator::Communicator;
 use crate::engine::Incoming;
 use crate::error::{Error, Result};
@@ -100,6 +101,11 @@ impl<'c, C: Codec> Channel<'c, C> {
         self.comm.rank()
     }
 
+    /// At least `bytes` of scratch memory, reused across collective calls.
+    pub(crate) fn scratch(&self, bytes: usize) -> Scratch {
+        Scratch::borrow(&self.comm.engine, bytes)
+    }
+
     pub(crate) fn size(&self) -> usize {
         self.comm.size()
     }
@@ -171,33 +177,71 @@ impl<'c, C: Codec> Channel<'c, C> {
         bytes: &[u8],
         source: usize,
     ) -> Result<Vec<u8>> {
+        self.exchange_message(dest, bytes, source, |mut message| {
+            message.fetch()?;
+            self.check_type(&message)?;
+            Ok(message.payload)
+        })
+    }
+
+    /// As [`exchange_bytes`](Self::exchange_bytes), receiving straight into
+    /// `out`, which the message must fill exactly.
+    pub(crate) fn exchange_into(
+        &self,
+        dest: usize,
+        bytes: &[u8],
+        source: usize,
+        out: &mut [u8],
+    ) -> Result<()> {
+        self.exchange_message(dest, bytes, source, |message| {
+            self.check_type(&message)?;
+            if message.len() != out.len() {
+                return Err(Error::Protocol {
+                    peer: message.source,
+                    reason: format!(
+                        "a collective block of {} bytes where {} were expected: do all ranks pass slices of the same length?",
+                        message.len(),
+                        out.len()
+                    ),
+                });
+            }
+            message.copy_into(out)
+        })
+    }
+
+    /// Posts the receive from `source`, sends `bytes` to `dest` (lent: they
+    /// stay borrowed until sent), waits for the message and hands it to
+    /// `take`, then waits until our own message has left.
+    fn exchange_message<R>(
+        &self,
+        dest: usize,
+        bytes: &[u8],
+        source: usize,
+        take: impl FnOnce(Incoming) -> Result<R>,
+    ) -> Result<R> {
         let context = self.comm.collective_context();
         let world_dest = self.comm.world_rank(dest)?;
         let pattern = self
             .comm
             .pattern(context, Source::Rank(source), self.tag.into())?;
-        let message = {
-            let mut engine = self.comm.engine.borrow_mut();
-            let id = engine.post(pattern);
-            // `bytes` stays borrowed until it has left: it may be lent.
-            if let Err(error) = engine.send(
-                world_dest,
-                context,
-                self.tag,
-                self.codec.type_tag(),
-                bytes,
-                true,
-            ) {
-                engine.cancel(id);
-                return Err(error);
-            }
-            let mut message = wait_posted(&mut engine, id)?;
-            engine.wait_flushed(world_dest)?;
-            message.fetch()?;
-            message
-        };
-        self.check_type(&message)?;
-        Ok(message.payload)
+        let mut engine = self.comm.engine.borrow_mut();
+        let id = engine.post(pattern);
+        if let Err(error) = engine.send(
+            world_dest,
+            context,
+            self.tag,
+            self.codec.type_tag(),
+            bytes,
+            true,
+        ) {
+            engine.cancel(id);
+            return Err(error);
+        }
+        // Read what the source lent before waiting for our own send: it may
+        // be waiting for us in just the same way.
+        let taken = take(wait_posted(&mut engine, id)?);
+        engine.wait_flushed(world_dest)?;
+        taken
     }
 
     pub(crate) fn send(&self, dest: usize, value: &C::Value) -> Result<()> {

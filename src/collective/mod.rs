@@ -23,6 +23,7 @@ mod reduce_scatter;
 mod ring;
 mod scan;
 mod scatter;
+mod scratch;
 mod tree;
 
 use crate::communicator::Communicator;

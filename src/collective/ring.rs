@@ -6,8 +6,7 @@ use std::ops::Range;
 
 use bytemuck::Pod;
 
-use crate::collective::channel::{Channel, Codec, Plain};
-use crate::collective::check_length;
+use crate::collective::channel::{Channel, Plain};
 use crate::error::Result;
 use crate::ops::{combine_slices, Op, Reducible};
 
@@ -45,21 +44,21 @@ pub(crate) fn reduce_scatter_ring<T: Reducible>(
 ) -> Result<()> {
     let (rank, size) = (channel.rank(), channel.size());
     let (next, previous) = neighbours(rank, size);
+    let largest = blocks.iter().map(|b| b.len()).max().unwrap_or(0);
+    // Received blocks land here, in memory reused from call to call: fresh
+    // large buffers cost more in page faults than the copy itself.
+    let mut scratch = channel.scratch(largest * std::mem::size_of::<T>());
     for step in 0..size.saturating_sub(1) {
         let outgoing = &blocks[(rank + 2 * size - step - 1) % size];
         let incoming = &blocks[(rank + 2 * size - step - 2) % size];
-        let bytes = channel.exchange_bytes(
+        let received: &mut [T] = scratch.as_slice_of(incoming.len())?;
+        channel.exchange_into(
             next,
             bytemuck::cast_slice(&data[outgoing.clone()]),
             previous,
+            bytemuck::cast_slice_mut(received),
         )?;
-        let received = channel.codec.decode(&bytes)?;
-        check_length(
-            "reduce-scatter block of the previous rank",
-            incoming.len(),
-            received.len(),
-        )?;
-        combine_slices(op, &mut data[incoming.clone()], &received);
+        combine_slices(op, &mut data[incoming.clone()], received);
     }
     Ok(())
 }
@@ -74,22 +73,28 @@ pub(crate) fn allgather_ring<T: Pod>(
     let (rank, size) = (channel.rank(), channel.size());
     let (next, previous) = neighbours(rank, size);
     for step in 0..size.saturating_sub(1) {
-        let outgoing = &blocks[(rank + size - step) % size];
-        let incoming = &blocks[(rank + 2 * size - step - 1) % size];
-        let bytes = channel.exchange_bytes(
+        let outgoing = blocks[(rank + size - step) % size].clone();
+        let incoming = blocks[(rank + 2 * size - step - 1) % size].clone();
+        let (source, target) = disjoint(data, outgoing, incoming);
+        channel.exchange_into(
             next,
-            bytemuck::cast_slice(&data[outgoing.clone()]),
+            bytemuck::cast_slice(source),
             previous,
+            bytemuck::cast_slice_mut(target),
         )?;
-        let target: &mut [u8] = bytemuck::cast_slice_mut(&mut data[incoming.clone()]);
-        check_length(
-            "allgather block of the previous rank (in bytes)",
-            target.len(),
-            bytes.len(),
-        )?;
-        target.copy_from_slice(&bytes);
     }
     Ok(())
+}
+
+/// `data[read]` to read and `data[write]` to write, two ranges that do not overlap.
+fn disjoint<T>(data: &mut [T], read: Range<usize>, write: Range<usize>) -> (&[T], &mut [T]) {
+    if read.start < write.start {
+        let (low, high) = data.split_at_mut(write.start);
+        (&low[read], &mut high[..write.len()])
+    } else {
+        let (low, high) = data.split_at_mut(read.start);
+        (&high[..read.len()], &mut low[write])
+    }
 }
 
 #[cfg(test)]

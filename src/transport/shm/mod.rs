@@ -69,6 +69,13 @@ impl ShmTransport {
         })
     }
 
+    /// The ranks this transport reaches.
+    pub(crate) fn peers(&self) -> Vec<usize> {
+        (0..self.links.len())
+            .filter(|&peer| self.links[peer].is_some())
+            .collect()
+    }
+
     fn link(&mut self, peer: usize) -> Result<&mut Link> {
         match self.links.get_mut(peer) {
             Some(Some(link)) => Ok(link),

@@ -9,13 +9,14 @@
 //!
 //! Two flags let a side sleep in `poll(2)` instead of spinning: the consumer
 //! raises `consumer_sleeping` before it sleeps, the producer raises
-//! `producer_waiting` when the ring is full. Whoever changes the ring checks
-//! the other side's flag after a full fence and, if it was raised, rings the
-//! doorbell (a byte on the pair's control socket). Because both sides store
-//! their flag or position first and load the other's after a `SeqCst` fence,
+//! `producer_waiting` when the ring is full. Whoever changes the ring then
+//! checks the other side's flag and, if it was raised, rings the doorbell (a
+//! byte on the pair's control socket). Both sides store (their flag, or the
+//! position) and then load (the other's position, or flag) with `SeqCst`, so
 //! at least one of them sees the other: a wake-up is never lost.
 
-use std::sync::atomic::{fence, AtomicU64, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Bytes between the control words, so each side writes its own cache line
 /// pair and the two processes do not fight over one line.
@@ -23,11 +24,18 @@ const LINE: usize = 128;
 /// Bytes of control words in front of each direction's data.
 pub(crate) const CONTROL_LEN: usize = 5 * LINE;
 
-/// One direction of a pair, inside a shared mapping that outlives it.
+/// One direction of a pair, inside a shared mapping that outlives it. Each
+/// process uses a ring in one role only; the cells cache what that role last
+/// saw of the other side, so the hot path rarely touches the other side's
+/// cache line.
 pub(crate) struct Ring {
     control: *mut u8,
     data: *mut u8,
     capacity: usize,
+    /// Producer: `head` as last read. Consumer: unused.
+    seen_head: Cell<u64>,
+    /// Consumer: `tail` as last read. Producer: unused.
+    seen_tail: Cell<u64>,
 }
 
 // SAFETY: a Ring is only pointers into a mapping owned by the transport that
@@ -43,15 +51,21 @@ impl Ring {
     /// playing the other role, for as long as the ring is used.
     pub(crate) unsafe fn new(control: *mut u8, data: *mut u8, capacity: usize) -> Ring {
         debug_assert!(capacity.is_power_of_two());
-        Ring {
+        let ring = Ring {
             control,
             data,
             capacity,
-        }
+            seen_head: Cell::new(0),
+            seen_tail: Cell::new(0),
+        };
+        // A ring may be taken over mid-stream (in tests); start from what is.
+        ring.seen_head.set(ring.head().load(Ordering::Acquire));
+        ring.seen_tail.set(ring.tail().load(Ordering::Acquire));
+        ring
     }
 
     fn word(&self, index: usize) -> &AtomicU64 {
-        // SAFETY: the control region holds four 8-aligned words LINE apart,
+        // SAFETY: the control region holds five 8-aligned words LINE apart,
         // living as long as `self` (see `new`).
         unsafe { &*(self.control.add(index * LINE) as *const AtomicU64) }
     }
@@ -83,17 +97,25 @@ impl Ring {
 
     // ---- producer side ----
 
-    /// Bytes the producer may write now.
+    /// Bytes the producer may write now, looking at the consumer's position.
     pub(crate) fn free_space(&self) -> usize {
+        self.seen_head.set(self.head().load(Ordering::SeqCst));
+        self.cached_free_space()
+    }
+
+    fn cached_free_space(&self) -> usize {
         let tail = self.tail().load(Ordering::Relaxed);
-        let head = self.head().load(Ordering::Acquire);
-        self.capacity - (tail - head) as usize
+        self.capacity - (tail - self.seen_head.get()) as usize
     }
 
     /// Writes as much of `parts` (in order) as fits, publishes it, and returns
     /// how many bytes were written.
     pub(crate) fn write(&self, parts: &[&[u8]]) -> usize {
-        let mut free = self.free_space();
+        let wanted: usize = parts.iter().map(|p| p.len()).sum();
+        let mut free = self.cached_free_space();
+        if free < wanted {
+            free = self.free_space();
+        }
         let mut tail = self.tail().load(Ordering::Relaxed);
         let mut written = 0;
         for part in parts {
@@ -107,7 +129,10 @@ impl Ring {
             }
         }
         if written > 0 {
-            self.tail().store(tail, Ordering::Release);
+            // SeqCst, as the load of `consumer_sleeping` that follows: of
+            // this store and the consumer's store to its flag, each side
+            // sees the other's (see the module documentation).
+            self.tail().store(tail, Ordering::SeqCst);
         }
         written
     }
@@ -130,34 +155,35 @@ impl Ring {
     /// After publishing data: whether the consumer sleeps and must be woken.
     /// Clears its flag, so one doorbell serves one sleep.
     pub(crate) fn consumer_needs_wakeup(&self) -> bool {
-        fence(Ordering::SeqCst);
-        self.consumer_sleeping().load(Ordering::Relaxed) != 0
-            && self.consumer_sleeping().swap(0, Ordering::AcqRel) != 0
+        self.consumer_sleeping().load(Ordering::SeqCst) != 0
+            && self.consumer_sleeping().swap(0, Ordering::SeqCst) != 0
     }
 
     /// Announces that the producer will sleep until the consumer frees space
     /// or finishes a lent message. The caller then checks its condition again
-    /// and must not sleep if it changed meanwhile.
+    /// (`free_space`, `lent_finished`) and must not sleep if it changed.
     pub(crate) fn producer_arm(&self) {
-        self.producer_waiting().store(1, Ordering::Relaxed);
-        fence(Ordering::SeqCst);
-    }
-
-    /// How many lent messages the consumer has finished with.
-    pub(crate) fn lent_finished(&self) -> u64 {
-        self.lent_done().load(Ordering::Acquire)
+        self.producer_waiting().store(1, Ordering::SeqCst);
     }
 
     pub(crate) fn producer_disarm(&self) {
         self.producer_waiting().store(0, Ordering::Relaxed);
     }
 
+    /// How many lent messages the consumer has finished with.
+    pub(crate) fn lent_finished(&self) -> u64 {
+        self.lent_done().load(Ordering::SeqCst)
+    }
+
     // ---- consumer side ----
 
     /// Bytes written but not yet consumed.
     pub(crate) fn available(&self) -> usize {
-        let tail = self.tail().load(Ordering::Acquire);
-        (tail - self.head().load(Ordering::Relaxed)) as usize
+        let head = self.head().load(Ordering::Relaxed);
+        if self.seen_tail.get() == head {
+            self.seen_tail.set(self.tail().load(Ordering::Acquire));
+        }
+        (self.seen_tail.get() - head) as usize
     }
 
     /// Copies `out.len()` bytes from `offset` bytes past the consumer's
@@ -181,27 +207,27 @@ impl Ring {
     /// Gives `n` read bytes back to the producer.
     pub(crate) fn consume(&self, n: usize) {
         let head = self.head().load(Ordering::Relaxed) + n as u64;
-        self.head().store(head, Ordering::Release);
+        self.head().store(head, Ordering::SeqCst);
     }
 
     /// Tells the producer that one more lent message is finished with.
     pub(crate) fn finish_lent(&self) {
-        self.lent_done().fetch_add(1, Ordering::AcqRel);
+        self.lent_done().fetch_add(1, Ordering::SeqCst);
     }
 
     /// After consuming: whether the producer waits for space and must be woken.
     pub(crate) fn producer_needs_wakeup(&self) -> bool {
-        fence(Ordering::SeqCst);
-        self.producer_waiting().load(Ordering::Relaxed) != 0
-            && self.producer_waiting().swap(0, Ordering::AcqRel) != 0
+        self.producer_waiting().load(Ordering::SeqCst) != 0
+            && self.producer_waiting().swap(0, Ordering::SeqCst) != 0
     }
 
     /// Announces that the consumer will sleep; false if data arrived
     /// meanwhile (then it must not sleep).
     pub(crate) fn consumer_arm(&self) -> bool {
-        self.consumer_sleeping().store(1, Ordering::Relaxed);
-        fence(Ordering::SeqCst);
-        self.available() == 0
+        self.consumer_sleeping().store(1, Ordering::SeqCst);
+        let tail = self.tail().load(Ordering::SeqCst);
+        self.seen_tail.set(tail);
+        tail == self.head().load(Ordering::Relaxed)
     }
 
     pub(crate) fn consumer_disarm(&self) {
