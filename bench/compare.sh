@@ -249,6 +249,8 @@ print_table() {
             -v better="$better" -v target="$target" -v markdown="$markdown" -v format="$format" '
             BEGIN {
                 ratio = b / r
+                # Enough digits to see which side of the target it is on.
+                shown = sprintf(ratio < 0.1 ? "%.2g" : ratio < 10 ? "%.3f" : "%.1f", ratio)
                 sign = better == "lower" ? "<=" : ">="
                 if (target == "-") { goal = "-"; met = "info" }
                 else {
@@ -256,9 +258,9 @@ print_table() {
                     met = (better == "lower" ? ratio <= target : ratio >= target) ? "met" : "not met"
                 }
                 if (markdown)
-                    printf "| %s | %.2f %s | %.2f %s (%s) | %.3g | %s | %s |\n", label, b, unit, r, unit, who, ratio, goal, met
+                    printf "| %s | %.2f %s | %.2f %s (%s) | %s | %s | %s |\n", label, b, unit, r, unit, who, shown, goal, met
                 else
-                    printf format, label, sprintf("%.2f", b), unit, sprintf("%.2f", r), who, sprintf("%.3g", ratio), goal, met
+                    printf format, label, sprintf("%.2f", b), unit, sprintf("%.2f", r), who, shown, goal, met
             }'
     done
 }
