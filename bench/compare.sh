@@ -302,19 +302,20 @@ for arg in "$@"; do
     esac
 done
 
+# PROGRAM HOW: fails saying HOW to install PROGRAM when it is missing.
 need() {
-    command -v "$1" >/dev/null || die "$1 not found: install $2 (apt-get install $2)"
+    command -v "$1" >/dev/null || die "$1 not found: $2"
 }
-need cargo "Rust (rustup)"
-need mpicc libmpich-dev
-need mpiexec mpich
-need mpichversion mpich
-need hyperfine hyperfine
-need jq jq
-need python3 python3
+need cargo "install Rust with rustup"
+need mpicc "apt-get install libmpich-dev"
+need mpiexec "apt-get install mpich"
+need mpichversion "apt-get install mpich"
+need hyperfine "apt-get install hyperfine"
+need jq "apt-get install jq"
+need python3 "apt-get install python3"
 python3 -c 'import mpi4py' 2>/dev/null || die "mpi4py not importable: pip install mpi4py (built against MPICH)"
 if ((TESTBED)); then
-    need iperf3 iperf3
+    need iperf3 "apt-get install iperf3"
     ((EUID == 0)) || die "the testbed cases need root (namespaces); run as root or pass --local-only"
 fi
 
