@@ -238,9 +238,9 @@ fn connect_to(
 }
 
 impl Transport for TcpTransport {
-    fn send(&mut self, peer: usize, header: Header, payload: &[u8], _lend: bool) -> Result<()> {
+    fn send(&mut self, peer: usize, header: Header, payload: &[u8], lend: bool) -> Result<()> {
         let link = self.link(peer)?;
-        link.send(header, payload).map_err(|e| link.fail(e))
+        link.send(header, payload, lend).map_err(|e| link.fail(e))
     }
 
     fn is_flushed(&self, peer: usize) -> bool {
@@ -335,7 +335,7 @@ struct Link {
     peer: usize,
     stream: TcpStream,
     /// Bytes waiting to be written, oldest first; the front may be partly written.
-    outgoing: VecDeque<Vec<u8>>,
+    outgoing: VecDeque<Unsent>,
     written_of_front: usize,
     reader: FrameReader,
     lost: bool,
@@ -366,42 +366,65 @@ impl Link {
         }
     }
 
-    /// Writes straight from the caller's buffers when nothing is queued, and
-    /// copies only what the kernel would not take.
-    fn send(&mut self, header: Header, payload: &[u8]) -> io::Result<()> {
+    /// Writes straight from the caller's buffers when nothing is queued.
+    /// What the kernel does not take now is copied, unless the payload is
+    /// `lend`: then it is written later from where it is.
+    fn send(&mut self, header: Header, payload: &[u8], lend: bool) -> io::Result<()> {
         let head = bytemuck::bytes_of(&header);
         let mut done = 0;
         if self.outgoing.is_empty() {
             done = write_vectored_nonblocking(&mut self.stream, head, payload)?;
         }
-        let total = HEADER_LEN + payload.len();
-        if done < total {
-            let mut rest = Vec::with_capacity(total - done);
-            if done < HEADER_LEN {
-                rest.extend_from_slice(&head[done..]);
-                rest.extend_from_slice(payload);
+        if done < HEADER_LEN {
+            self.outgoing
+                .push_back(Unsent::Copied(head[done..].to_vec()));
+        }
+        let payload_done = done.saturating_sub(HEADER_LEN);
+        if payload_done < payload.len() {
+            let rest = &payload[payload_done..];
+            self.outgoing.push_back(if lend {
+                Unsent::Lent {
+                    address: rest.as_ptr(),
+                    len: rest.len(),
+                }
             } else {
-                rest.extend_from_slice(&payload[done - HEADER_LEN..]);
-            }
-            self.outgoing.push_back(rest);
+                Unsent::Copied(rest.to_vec())
+            });
         }
         Ok(())
     }
 
     fn flush(&mut self) -> io::Result<()> {
         while let Some(front) = self.outgoing.front() {
-            match self.stream.write(&front[self.written_of_front..]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
-                    self.written_of_front += n;
-                    if self.written_of_front == front.len() {
-                        self.outgoing.pop_front();
-                        self.written_of_front = 0;
-                    }
+            let (address, len) = front.bytes();
+            let offset = self.written_of_front;
+            // SAFETY: `address..address + len` is a Vec we own, or a lent
+            // payload the engine keeps alive until this link is flushed; the
+            // kernel only reads it (and would fail with EFAULT, not corrupt
+            // anything, were that promise broken).
+            let written = unsafe {
+                libc::send(
+                    self.stream.as_raw_fd(),
+                    address.add(offset) as *const libc::c_void,
+                    len - offset,
+                    libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+                )
+            };
+            if written < 0 {
+                let error = io::Error::last_os_error();
+                match error.kind() {
+                    io::ErrorKind::WouldBlock => return Ok(()),
+                    io::ErrorKind::Interrupted => continue,
+                    _ => return Err(error),
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+            }
+            if written == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            self.written_of_front += written as usize;
+            if self.written_of_front == len {
+                self.outgoing.pop_front();
+                self.written_of_front = 0;
             }
         }
         Ok(())
@@ -414,6 +437,24 @@ impl Link {
                 self.lost = true;
                 Ok(())
             }
+        }
+    }
+}
+
+/// Frame bytes the kernel has not taken yet.
+enum Unsent {
+    /// Our own copy.
+    Copied(Vec<u8>),
+    /// Part of a payload the sender lent: it stays unchanged until the link
+    /// is flushed, so it is written from where it is, without a copy.
+    Lent { address: *const u8, len: usize },
+}
+
+impl Unsent {
+    fn bytes(&self) -> (*const u8, usize) {
+        match self {
+            Unsent::Copied(bytes) => (bytes.as_ptr(), bytes.len()),
+            Unsent::Lent { address, len } => (*address, *len),
         }
     }
 }
@@ -446,6 +487,26 @@ fn write_vectored_nonblocking(
     Ok(done)
 }
 
+/// Reads from `stream` into the spare capacity of `payload`, extending it.
+fn read_into_spare(stream: &TcpStream, payload: &mut Vec<u8>) -> io::Result<usize> {
+    let spare = payload.capacity() - payload.len();
+    // SAFETY: the kernel writes at most `spare` bytes into the vector's
+    // spare capacity; exactly the bytes it reports are then counted in.
+    unsafe {
+        let read = libc::recv(
+            stream.as_raw_fd(),
+            payload.as_mut_ptr().add(payload.len()) as *mut libc::c_void,
+            spare,
+            0,
+        );
+        if read < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        payload.set_len(payload.len() + read as usize);
+        Ok(read as usize)
+    }
+}
+
 enum ReadOutcome {
     Open,
     Closed,
@@ -457,8 +518,9 @@ struct FrameReader {
     buffer: Vec<u8>,
     start: usize,
     end: usize,
-    /// A large message being read in place: its header, payload and bytes so far.
-    partial: Option<(Header, Vec<u8>, usize)>,
+    /// A large message being read in place: its header, and its payload so
+    /// far (its capacity is the whole payload).
+    partial: Option<(Header, Vec<u8>)>,
 }
 
 impl FrameReader {
@@ -478,21 +540,21 @@ impl FrameReader {
         events: &mut Vec<Event>,
     ) -> io::Result<ReadOutcome> {
         loop {
-            if let Some((header, mut payload, mut filled)) = self.partial.take() {
-                match stream.read(&mut payload[filled..]) {
+            if let Some((header, mut payload)) = self.partial.take() {
+                match read_into_spare(stream, &mut payload) {
                     Ok(0) => return Ok(ReadOutcome::Closed),
-                    Ok(n) => filled += n,
+                    Ok(_) => {}
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        self.partial = Some((header, payload, filled));
+                        self.partial = Some((header, payload));
                         return Ok(ReadOutcome::Open);
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => return Err(e),
                 }
-                if filled == payload.len() {
+                if payload.len() == header.len as usize {
                     events.push(Event::Message(header, payload));
                 } else {
-                    self.partial = Some((header, payload, filled));
+                    self.partial = Some((header, payload));
                 }
                 continue;
             }
@@ -534,11 +596,12 @@ impl FrameReader {
                 ));
                 self.start = body + len;
             } else if HEADER_LEN + len > self.buffer.len() {
-                let mut payload = vec![0u8; len];
-                payload[..available].copy_from_slice(&self.buffer[body..self.end]);
+                // Not zeroed: the kernel fills it, in `read_into_spare`.
+                let mut payload = Vec::with_capacity(len);
+                payload.extend_from_slice(&self.buffer[body..self.end]);
                 self.start = 0;
                 self.end = 0;
-                self.partial = Some((header, payload, available));
+                self.partial = Some((header, payload));
                 return Ok(());
             } else {
                 return Ok(());
