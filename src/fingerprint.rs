@@ -19,7 +19,30 @@ fn fingerprint(kind: &str, name: &str) -> u64 {
 
 /// Fingerprint of a serde value of type `T`.
 pub(crate) fn value_type_tag<T: ?Sized>() -> u64 {
-    fingerprint("value:", &encoding_name(std::any::type_name::<T>()))
+    let name = std::any::type_name::<T>();
+    // Rewriting the name costs more than a small message's whole trip, so
+    // each type's tag is worked out once per thread, keyed by where its
+    // (static) name lives: the same text at another place only misses.
+    let key = (name.as_ptr() as usize, name.len());
+    VALUE_TAGS.with(|tags| {
+        let mut tags = tags.borrow_mut();
+        if let Some(&(_, tag)) = tags.iter().find(|(known, _)| *known == key) {
+            return tag;
+        }
+        let tag = fingerprint("value:", &encoding_name(name));
+        if tags.len() < VALUE_TAG_CACHE {
+            tags.push((key, tag));
+        }
+        tag
+    })
+}
+
+/// How many types' value tags a thread remembers (programs send few types).
+const VALUE_TAG_CACHE: usize = 64;
+
+thread_local! {
+    static VALUE_TAGS: std::cell::RefCell<Vec<((usize, usize), u64)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Fingerprint of a slice message with elements of type `T`.
