@@ -8,8 +8,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::rc::Rc;
 
 use super::lent::LentBytes;
-use super::ring::Ring;
-use super::segment::Segment;
+use super::segment::{OneWay, Segment};
 use crate::error::{Error, Result};
 use crate::transport::frame::{Header, HEADER_LEN, KIND_DATA, KIND_LENT};
 use crate::transport::Event;
@@ -25,8 +24,8 @@ const LENT_BODY: usize = 8;
 /// its sender it is done: kept alive by the link and by every [`LentBytes`].
 pub(crate) struct Pair {
     control: TcpStream,
-    pub(super) outgoing: Ring,
-    pub(super) incoming: Ring,
+    pub(super) outgoing: OneWay,
+    pub(super) incoming: OneWay,
     pub(super) peer_pid: libc::pid_t,
     /// A pidfd of the peer, to tell after reading its memory that it was
     /// still alive (so its pid could not have been reused meanwhile); `None`
@@ -69,8 +68,8 @@ impl Pair {
 
     /// A message the peer lent us is read (or dropped): its send completes.
     pub(super) fn finish_lent(&self) {
-        self.incoming.finish_lent();
-        if self.incoming.producer_needs_wakeup() {
+        self.incoming.ring.finish_lent();
+        if self.incoming.ring.producer_needs_wakeup() {
             self.ring_doorbell();
         }
     }
@@ -110,7 +109,7 @@ impl Link {
             .and_then(|()| control.set_nodelay(true))
             .and_then(|()| control.set_read_timeout(None))
             .map_err(|e| Error::io(peer, e))?;
-        let (outgoing, incoming) = segment.rings(creator);
+        let (outgoing, incoming) = segment.directions(creator);
         Ok(Link {
             peer,
             pair: Rc::new(Pair {
@@ -140,18 +139,21 @@ impl Link {
     /// the peer is gone).
     pub(super) fn is_flushed(&self) -> bool {
         self.lost.is_some()
-            || (self.queue.is_empty() && self.pair.outgoing.lent_finished() == self.lent)
+            || (self.queue.is_empty() && self.pair.outgoing.ring.lent_finished() == self.lent)
     }
 
     /// Before sleeping: arranges to be woken by the peer, adds the control
     /// socket to `fds`, and says whether sleeping is right (nothing to do).
     pub(super) fn prepare_to_sleep(&self, fds: &mut Vec<libc::pollfd>) -> bool {
-        let mut may_sleep = self.pair.incoming.consumer_arm();
+        let incoming = &self.pair.incoming;
+        let mut may_sleep =
+            incoming.ring.consumer_arm() && incoming.fastbox.is_empty_before_sleep();
+        let outgoing = &self.pair.outgoing.ring;
         if !self.is_flushed() {
-            self.pair.outgoing.producer_arm();
+            outgoing.producer_arm();
             // Checked after arming, so a change in between is not missed.
-            let ring_full = !self.queue.is_empty() && self.pair.outgoing.free_space() == 0;
-            let lent_unread = self.pair.outgoing.lent_finished() != self.lent;
+            let ring_full = !self.queue.is_empty() && outgoing.free_space() == 0;
+            let lent_unread = outgoing.lent_finished() != self.lent;
             may_sleep &= ring_full || (self.queue.is_empty() && lent_unread);
         }
         fds.push(libc::pollfd {
@@ -163,8 +165,8 @@ impl Link {
     }
 
     pub(super) fn woke(&self) {
-        self.pair.incoming.consumer_disarm();
-        self.pair.outgoing.producer_disarm();
+        self.pair.incoming.ring.consumer_disarm();
+        self.pair.outgoing.ring.producer_disarm();
     }
 
     /// No more messages from us: the peer sees the end of the control connection.
@@ -198,15 +200,24 @@ impl Link {
 
     fn write_frame(&mut self, head: &[u8], body: &[u8]) {
         let outgoing = &self.pair.outgoing;
+        let total = head.len() + body.len();
+        // The fastbox only when nothing older is still on its way (see `fastbox`).
+        if self.queue.is_empty() && outgoing.fastbox.can_take(total) && outgoing.ring.all_consumed()
+        {
+            outgoing.fastbox.put(&[head, body]);
+            if outgoing.ring.consumer_needs_wakeup() {
+                self.pair.ring_doorbell();
+            }
+            return;
+        }
         let written = if self.queue.is_empty() {
-            outgoing.write(&[head, body])
+            outgoing.ring.write(&[head, body])
         } else {
             0
         };
-        if written > 0 && outgoing.consumer_needs_wakeup() {
+        if written > 0 && outgoing.ring.consumer_needs_wakeup() {
             self.pair.ring_doorbell();
         }
-        let total = head.len() + body.len();
         if written < total {
             let mut rest = Vec::with_capacity(total - written);
             if written < head.len() {
@@ -235,7 +246,7 @@ impl Link {
         }
         if let Some(closed) = &self.peer_closed {
             // What is left is a message the peer died in the middle of.
-            let in_ring = self.pair.incoming.available();
+            let in_ring = self.pair.incoming.ring.available();
             let reason = match &self.partial {
                 Some((header, _, filled)) => format!(
                     "it ended in the middle of sending a {}-byte message ({filled} bytes arrived); did it crash?",
@@ -285,7 +296,11 @@ impl Link {
     fn flush(&mut self) {
         let mut moved = false;
         while let Some(front) = self.queue.front() {
-            let written = self.pair.outgoing.write(&[&front[self.written_of_front..]]);
+            let written = self
+                .pair
+                .outgoing
+                .ring
+                .write(&[&front[self.written_of_front..]]);
             if written == 0 {
                 break;
             }
@@ -297,22 +312,22 @@ impl Link {
             self.queue.pop_front();
             self.written_of_front = 0;
         }
-        if moved && self.pair.outgoing.consumer_needs_wakeup() {
+        if moved && self.pair.outgoing.ring.consumer_needs_wakeup() {
             self.pair.ring_doorbell();
         }
     }
 
-    /// Reports every complete frame in the ring; a frame larger than the ring
-    /// is collected as it streams through.
+    /// Reports every complete frame in the fastbox and the ring; a frame
+    /// larger than the ring is collected as it streams through.
     fn receive(&mut self, events: &mut Vec<Event>) -> Result<(), String> {
         let incoming = &self.pair.incoming;
         let mut consumed = false;
         loop {
-            let available = incoming.available();
+            let available = incoming.ring.available();
             if let Some((header, mut payload, mut filled)) = self.partial.take() {
                 let n = available.min(payload.len() - filled);
-                incoming.peek(0, &mut payload[filled..filled + n]);
-                incoming.consume(n);
+                incoming.ring.peek(0, &mut payload[filled..filled + n]);
+                incoming.ring.consume(n);
                 consumed |= n > 0;
                 filled += n;
                 if filled < payload.len() {
@@ -322,49 +337,83 @@ impl Link {
                 events.push(Event::Message(header, payload));
                 continue;
             }
+            // Checked before every ring frame: a fastbox frame is older than
+            // any ring frame not yet started.
+            if let Some(len) = incoming.fastbox.waiting() {
+                let header = self.header(|offset, out| incoming.fastbox.peek(offset, out))?;
+                if frame_len(&header) != len {
+                    return Err(format!(
+                        "protocol violation: a {len}-byte fastbox frame announces {} bytes",
+                        frame_len(&header)
+                    ));
+                }
+                events.push(self.frame(header, |offset, out| incoming.fastbox.peek(offset, out)));
+                incoming.fastbox.release();
+                continue;
+            }
             if available < HEADER_LEN {
                 break;
             }
-            let mut head = [0u8; HEADER_LEN];
-            incoming.peek(0, &mut head);
-            let header: Header = bytemuck::pod_read_unaligned(&head);
-            header
-                .check(self.peer, &[KIND_DATA, KIND_LENT])
-                .map_err(|reason| format!("protocol violation: {reason}"))?;
-            let len = header.len as usize;
-            if header.kind == KIND_LENT {
-                if available < HEADER_LEN + LENT_BODY {
-                    break;
-                }
-                let mut address = [0u8; LENT_BODY];
-                incoming.peek(HEADER_LEN, &mut address);
-                incoming.consume(HEADER_LEN + LENT_BODY);
+            let header = self.header(|offset, out| incoming.ring.peek(offset, out))?;
+            let len = frame_len(&header);
+            if available >= len {
+                events.push(self.frame(header, |offset, out| incoming.ring.peek(offset, out)));
+                incoming.ring.consume(len);
                 consumed = true;
-                let lent = LentBytes::new(self.pair.clone(), u64::from_le_bytes(address), len);
-                let header = Header {
-                    kind: KIND_DATA,
-                    ..header
-                };
-                events.push(Event::Lent(header, lent));
-            } else if available >= HEADER_LEN + len {
-                let mut payload = vec![0u8; len];
-                incoming.peek(HEADER_LEN, &mut payload);
-                incoming.consume(HEADER_LEN + len);
+            } else if len > incoming.ring.capacity() {
+                incoming.ring.consume(HEADER_LEN);
                 consumed = true;
-                events.push(Event::Message(header, payload));
-            } else if HEADER_LEN + len > incoming.capacity() {
-                incoming.consume(HEADER_LEN);
-                consumed = true;
-                self.partial = Some((header, vec![0u8; len], 0));
+                self.partial = Some((header, vec![0u8; header.len as usize], 0));
             } else {
                 // The rest of a frame that fits is on its way.
                 break;
             }
         }
-        if consumed && incoming.producer_needs_wakeup() {
+        if consumed && incoming.ring.producer_needs_wakeup() {
             self.pair.ring_doorbell();
         }
         Ok(())
+    }
+
+    /// The checked header of the next frame, read through `peek`.
+    fn header(&self, peek: impl Fn(usize, &mut [u8])) -> Result<Header, String> {
+        let mut head = [0u8; HEADER_LEN];
+        peek(0, &mut head);
+        let header: Header = bytemuck::pod_read_unaligned(&head);
+        header
+            .check(self.peer, &[KIND_DATA, KIND_LENT])
+            .map_err(|reason| format!("protocol violation: {reason}"))?;
+        Ok(header)
+    }
+
+    /// The event of a whole frame, read through `peek`.
+    fn frame(&self, header: Header, peek: impl Fn(usize, &mut [u8])) -> Event {
+        if header.kind == KIND_LENT {
+            let mut address = [0u8; LENT_BODY];
+            peek(HEADER_LEN, &mut address);
+            let lent = LentBytes::new(
+                self.pair.clone(),
+                u64::from_le_bytes(address),
+                header.len as usize,
+            );
+            let header = Header {
+                kind: KIND_DATA,
+                ..header
+            };
+            return Event::Lent(header, lent);
+        }
+        let mut payload = vec![0u8; header.len as usize];
+        peek(HEADER_LEN, &mut payload);
+        Event::Message(header, payload)
+    }
+}
+
+/// Bytes of a frame with this header, in a ring or a fastbox.
+fn frame_len(header: &Header) -> usize {
+    if header.kind == KIND_LENT {
+        HEADER_LEN + LENT_BODY
+    } else {
+        HEADER_LEN + header.len as usize
     }
 }
 

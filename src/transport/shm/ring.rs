@@ -108,6 +108,15 @@ impl Ring {
         self.capacity - (tail - self.seen_head.get()) as usize
     }
 
+    /// Whether the consumer has read everything written so far.
+    pub(crate) fn all_consumed(&self) -> bool {
+        let tail = self.tail().load(Ordering::Relaxed);
+        tail == self.seen_head.get() || {
+            self.seen_head.set(self.head().load(Ordering::Acquire));
+            tail == self.seen_head.get()
+        }
+    }
+
     /// Writes as much of `parts` (in order) as fits, publishes it, and returns
     /// how many bytes were written.
     pub(crate) fn write(&self, parts: &[&[u8]]) -> usize {

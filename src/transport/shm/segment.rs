@@ -11,6 +11,7 @@ use std::fs::OpenOptions;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
+use super::fastbox::{Fastbox, FASTBOX_LEN};
 use super::ring::{Ring, CONTROL_LEN};
 
 /// Data bytes of each direction's ring.
@@ -20,8 +21,8 @@ const CONTROL_AREA: usize = 4096;
 /// Where the creator puts 8 random bytes for the opener to find with
 /// `process_vm_readv`, to learn whether lending works between the two.
 const PROBE_OFFSET: usize = 2 * CONTROL_LEN;
-/// The size of every pair's mapping.
-pub(crate) const SEGMENT_LEN: usize = CONTROL_AREA + 2 * RING_CAPACITY;
+/// The size of every pair's mapping: control words, a fastbox and a ring each way.
+pub(crate) const SEGMENT_LEN: usize = CONTROL_AREA + 2 * FASTBOX_LEN + 2 * RING_CAPACITY;
 
 /// One mapping, unmapped when dropped.
 pub(crate) struct Segment {
@@ -104,28 +105,39 @@ impl Segment {
         unsafe { std::ptr::copy_nonoverlapping(value.as_ptr(), self.base.add(PROBE_OFFSET), 8) };
     }
 
-    /// `(outgoing, incoming)` rings as seen by the creator (`creator`) or by
-    /// the process that opened the segment.
-    pub(crate) fn rings(&self, creator: bool) -> (Ring, Ring) {
-        let ring = |direction: usize| {
+    /// `(outgoing, incoming)` directions as seen by the creator (`creator`)
+    /// or by the process that opened the segment.
+    pub(crate) fn directions(&self, creator: bool) -> (OneWay, OneWay) {
+        let direction = |index: usize| {
             // SAFETY: offsets stay inside the mapping (CONTROL_AREA holds
-            // both control blocks); the rings live no longer than `self`
-            // inside the owning link.
+            // both control blocks, then come both fastboxes, then both
+            // rings); what points into it lives no longer than `self`
+            // inside the owning pair.
             unsafe {
-                Ring::new(
-                    self.base.add(direction * CONTROL_LEN),
-                    self.base.add(CONTROL_AREA + direction * RING_CAPACITY),
-                    RING_CAPACITY,
-                )
+                OneWay {
+                    ring: Ring::new(
+                        self.base.add(index * CONTROL_LEN),
+                        self.base
+                            .add(CONTROL_AREA + 2 * FASTBOX_LEN + index * RING_CAPACITY),
+                        RING_CAPACITY,
+                    ),
+                    fastbox: Fastbox::new(self.base.add(CONTROL_AREA + index * FASTBOX_LEN)),
+                }
             }
         };
         // Direction 0 carries creator -> opener.
         if creator {
-            (ring(0), ring(1))
+            (direction(0), direction(1))
         } else {
-            (ring(1), ring(0))
+            (direction(1), direction(0))
         }
     }
+}
+
+/// One direction of a pair: its ring and its fastbox.
+pub(crate) struct OneWay {
+    pub ring: Ring,
+    pub fastbox: Fastbox,
 }
 
 impl Drop for Segment {
@@ -146,11 +158,11 @@ mod tests {
     fn what_one_side_writes_the_other_reads() {
         let (creator, fd) = Segment::create().expect("memfd");
         let opener = Segment::open(std::process::id(), fd.as_raw_fd()).expect("open via /proc");
-        let (to_opener, _) = creator.rings(true);
-        let (_, from_creator) = opener.rings(false);
-        assert_eq!(to_opener.write(&[b"hello"]), 5);
+        let (to_opener, _) = creator.directions(true);
+        let (_, from_creator) = opener.directions(false);
+        assert_eq!(to_opener.ring.write(&[b"hello"]), 5);
         let mut out = [0u8; 5];
-        from_creator.peek(0, &mut out);
+        from_creator.ring.peek(0, &mut out);
         assert_eq!(&out, b"hello");
     }
 
