@@ -67,11 +67,15 @@ impl Fastbox {
 
     // ---- consumer side ----
 
-    /// The length of the waiting frame, if there is one.
-    pub(crate) fn waiting(&self) -> Option<usize> {
+    /// The length of the waiting frame, if there is one; an error if the
+    /// length word holds more than a fastbox can.
+    pub(crate) fn waiting(&self) -> Result<Option<usize>, String> {
         match self.length().load(Ordering::Acquire) {
-            0 => None,
-            len => Some(len as usize),
+            0 => Ok(None),
+            len if len as usize <= FRAME_CAPACITY => Ok(Some(len as usize)),
+            len => Err(format!(
+                "protocol violation: a fastbox frame of {len} bytes (at most {FRAME_CAPACITY} fit)"
+            )),
         }
     }
 
@@ -93,5 +97,42 @@ impl Fastbox {
     /// Gives the fastbox back to the producer.
     pub(crate) fn release(&self) {
         self.length().store(0, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn memory() -> Vec<u64> {
+        vec![0u64; FASTBOX_LEN / 8]
+    }
+
+    #[test]
+    fn one_frame_at_a_time_and_whole() {
+        let mut memory = memory();
+        // SAFETY: `memory` outlives the fastbox, both roles in this thread.
+        let fastbox = unsafe { Fastbox::new(memory.as_mut_ptr() as *mut u8) };
+        assert_eq!(fastbox.waiting(), Ok(None));
+        assert!(fastbox.can_take(FRAME_CAPACITY));
+        assert!(!fastbox.can_take(FRAME_CAPACITY + 1), "too large for it");
+        fastbox.put(&[b"head", b"body"]);
+        assert!(!fastbox.can_take(1), "full until released");
+        assert!(!fastbox.is_empty_before_sleep());
+        assert_eq!(fastbox.waiting(), Ok(Some(8)));
+        let mut out = [0u8; 8];
+        fastbox.peek(0, &mut out);
+        assert_eq!(&out, b"headbody");
+        fastbox.release();
+        assert!(fastbox.can_take(8));
+    }
+
+    #[test]
+    fn an_impossible_length_is_an_error() {
+        let mut memory = memory();
+        memory[0] = (FASTBOX_LEN * 2) as u64;
+        // SAFETY: as above.
+        let fastbox = unsafe { Fastbox::new(memory.as_mut_ptr() as *mut u8) };
+        assert!(fastbox.waiting().is_err());
     }
 }

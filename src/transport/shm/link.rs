@@ -339,7 +339,7 @@ impl Link {
             }
             // Checked before every ring frame: a fastbox frame is older than
             // any ring frame not yet started.
-            if let Some(len) = incoming.fastbox.waiting() {
+            if let Some(len) = incoming.fastbox.waiting()? {
                 let header = self.header(|offset, out| incoming.fastbox.peek(offset, out))?;
                 if frame_len(&header) != len {
                     return Err(format!(

@@ -102,6 +102,34 @@ fn messages_of_every_size_arrive_whole_and_in_order() {
 }
 
 #[test]
+fn small_messages_keep_their_order_across_fastbox_and_ring() {
+    // Sent faster than they are read, small messages take the fastbox when
+    // it is free and the ring otherwise: their order must not change.
+    const COUNT: u32 = 20_000;
+    pair(
+        |mut engine| {
+            for expected in 0..COUNT {
+                let got = receive(&mut engine, 1, 4).expect("receive");
+                let number = u32::from_le_bytes(got[..4].try_into().expect("4 bytes"));
+                assert_eq!(number, expected);
+                assert_eq!(got.len(), 4 + (expected % 50) as usize);
+            }
+        },
+        |mut engine| {
+            for number in 0..COUNT {
+                let mut message = number.to_le_bytes().to_vec();
+                message.resize(4 + (number % 50) as usize, 0xab);
+                engine
+                    .send(0, CONTEXT, 4, 0, &message, false)
+                    .expect("send");
+                engine.progress().expect("progress");
+            }
+            engine.wait_flushed(0).expect("flush");
+        },
+    );
+}
+
+#[test]
 fn both_ranks_sending_large_messages_at_once_do_not_deadlock() {
     let exchange = |rank: usize| {
         move |mut engine: Engine| {
