@@ -15,6 +15,7 @@
 use std::io;
 use std::rc::Rc;
 
+use super::assist::{Transfer, ASSIST_THRESHOLD};
 use super::link::Pair;
 
 /// A message whose bytes are still in the sender's memory. Dropping it (read
@@ -62,22 +63,36 @@ impl LentBytes {
     /// # Safety
     /// `destination` must be valid for writes of `self.len` bytes.
     unsafe fn read_to(&self, destination: *mut u8) -> Result<(), String> {
-        let mut done = 0;
-        while done < self.len {
-            let copied = copy_from_process(
-                self.pair.peer_pid,
-                self.address + done as u64,
-                destination.add(done),
-                self.len - done,
-            )
-            .map_err(|error| describe(&error))?;
-            if copied == 0 {
-                return Err("its lent message could not be read (no bytes copied)".to_string());
+        let pair = &self.pair;
+        if self.len >= ASSIST_THRESHOLD {
+            let transfer = Transfer {
+                sequence: pair.next_assist_job(),
+                pid: pair.peer_pid,
+                source: self.address,
+                destination,
+                len: self.len,
+            };
+            pair.incoming
+                .assist
+                .copy(transfer, || pair.wake_producer(), || pair.peer_alive())?;
+        } else {
+            let mut done = 0;
+            while done < self.len {
+                let copied = copy_from_process(
+                    pair.peer_pid,
+                    self.address + done as u64,
+                    destination.add(done),
+                    self.len - done,
+                )
+                .map_err(|error| describe(&error))?;
+                if copied == 0 {
+                    return Err("its lent message could not be read (no bytes copied)".to_string());
+                }
+                done += copied;
             }
-            done += copied;
         }
         // Alive after the copy means alive during it: the bytes are its own.
-        if !self.pair.peer_alive() {
+        if !pair.peer_alive() {
             return Err("it ended while its message was being read; did it crash?".to_string());
         }
         Ok(())
@@ -103,7 +118,7 @@ impl Drop for LentBytes {
 ///
 /// # Safety
 /// `destination` must be valid for writes of `len` bytes.
-unsafe fn copy_from_process(
+pub(super) unsafe fn copy_from_process(
     pid: libc::pid_t,
     address: u64,
     destination: *mut u8,
@@ -124,7 +139,33 @@ unsafe fn copy_from_process(
     Ok(copied as usize)
 }
 
-fn describe(error: &io::Error) -> String {
+/// One `process_vm_writev` of up to `len` bytes from `source` here to
+/// `destination` in process `pid`; how many were copied.
+///
+/// # Safety
+/// `source` must be valid for reads of `len` bytes.
+pub(super) unsafe fn copy_to_process(
+    pid: libc::pid_t,
+    source: u64,
+    destination: u64,
+    len: usize,
+) -> io::Result<usize> {
+    let local = libc::iovec {
+        iov_base: source as usize as *mut libc::c_void,
+        iov_len: len,
+    };
+    let remote = libc::iovec {
+        iov_base: destination as usize as *mut libc::c_void,
+        iov_len: len,
+    };
+    let copied = libc::process_vm_writev(pid, &local, 1, &remote, 1, 0);
+    if copied < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(copied as usize)
+}
+
+pub(super) fn describe(error: &io::Error) -> String {
     match error.raw_os_error() {
         Some(libc::ESRCH) => "it ended before its message could be read; did it crash?".to_string(),
         Some(libc::EFAULT) => "the memory of its message went away before it could be read (was a send request leaked with mem::forget?)".to_string(),

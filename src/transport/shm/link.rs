@@ -1,6 +1,7 @@
 //! One end of a same-host pair: frames into the outgoing ring, frames out of
 //! the incoming one, doorbells, and noticing that the peer is gone.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::net::TcpStream;
@@ -31,6 +32,8 @@ pub(crate) struct Pair {
     /// still alive (so its pid could not have been reused meanwhile); `None`
     /// on kernels without pidfd (before Linux 5.3).
     peer_process: Option<OwnedFd>,
+    /// Number of the last shared copy job this end posted (see `assist`).
+    assist_jobs: Cell<u64>,
     // Last, so the rings above never outlive the mapping they point into.
     _segment: Segment,
 }
@@ -66,12 +69,24 @@ impl Pair {
         fds[0].revents & libc::POLLIN == 0
     }
 
-    /// A message the peer lent us is read (or dropped): its send completes.
-    pub(super) fn finish_lent(&self) {
-        self.incoming.ring.finish_lent();
+    /// The number of a new shared copy job.
+    pub(super) fn next_assist_job(&self) -> u64 {
+        let next = self.assist_jobs.get() + 1;
+        self.assist_jobs.set(next);
+        next
+    }
+
+    /// Wakes the peer if it sleeps waiting for us as a sender.
+    pub(super) fn wake_producer(&self) {
         if self.incoming.ring.producer_needs_wakeup() {
             self.ring_doorbell();
         }
+    }
+
+    /// A message the peer lent us is read (or dropped): its send completes.
+    pub(super) fn finish_lent(&self) {
+        self.incoming.ring.finish_lent();
+        self.wake_producer();
     }
 }
 
@@ -118,6 +133,7 @@ impl Link {
                 incoming,
                 peer_pid: peer_pid as libc::pid_t,
                 peer_process: open_pidfd(peer_pid),
+                assist_jobs: Cell::new(0),
                 _segment: segment,
             }),
             lend,
@@ -240,6 +256,10 @@ impl Link {
             self.read_control();
         }
         self.flush();
+        if self.pair.outgoing.ring.lent_finished() != self.lent {
+            // Waiting for the peer to copy what we lent: help it.
+            self.pair.outgoing.assist.help(self.pair.peer_pid);
+        }
         if let Err(reason) = self.receive(events) {
             self.lose(reason, events);
             return;

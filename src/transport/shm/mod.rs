@@ -13,6 +13,7 @@
 //! is delivered; a message it did not finish (it died while writing it) is
 //! reported as an error, never delivered as garbage.
 
+mod assist;
 mod fastbox;
 mod lent;
 mod link;

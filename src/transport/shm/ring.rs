@@ -25,17 +25,14 @@ const LINE: usize = 128;
 pub(crate) const CONTROL_LEN: usize = 5 * LINE;
 
 /// One direction of a pair, inside a shared mapping that outlives it. Each
-/// process uses a ring in one role only; the cells cache what that role last
-/// saw of the other side, so the hot path rarely touches the other side's
-/// cache line.
+/// process uses a ring in one role only; the producer caches where it last
+/// saw the consumer, so writing rarely touches the consumer's cache line.
 pub(crate) struct Ring {
     control: *mut u8,
     data: *mut u8,
     capacity: usize,
-    /// Producer: `head` as last read. Consumer: unused.
+    /// Producer: `head` as last read (the consumer's own side needs no cache).
     seen_head: Cell<u64>,
-    /// Consumer: `tail` as last read. Producer: unused.
-    seen_tail: Cell<u64>,
 }
 
 // SAFETY: a Ring is only pointers into a mapping owned by the transport that
@@ -56,11 +53,9 @@ impl Ring {
             data,
             capacity,
             seen_head: Cell::new(0),
-            seen_tail: Cell::new(0),
         };
         // A ring may be taken over mid-stream (in tests); start from what is.
         ring.seen_head.set(ring.head().load(Ordering::Acquire));
-        ring.seen_tail.set(ring.tail().load(Ordering::Acquire));
         ring
     }
 
@@ -188,11 +183,8 @@ impl Ring {
 
     /// Bytes written but not yet consumed.
     pub(crate) fn available(&self) -> usize {
-        let head = self.head().load(Ordering::Relaxed);
-        if self.seen_tail.get() == head {
-            self.seen_tail.set(self.tail().load(Ordering::Acquire));
-        }
-        (self.seen_tail.get() - head) as usize
+        let tail = self.tail().load(Ordering::Acquire);
+        (tail - self.head().load(Ordering::Relaxed)) as usize
     }
 
     /// Copies `out.len()` bytes from `offset` bytes past the consumer's
@@ -234,9 +226,7 @@ impl Ring {
     /// meanwhile (then it must not sleep).
     pub(crate) fn consumer_arm(&self) -> bool {
         self.consumer_sleeping().store(1, Ordering::SeqCst);
-        let tail = self.tail().load(Ordering::SeqCst);
-        self.seen_tail.set(tail);
-        tail == self.head().load(Ordering::Relaxed)
+        self.tail().load(Ordering::SeqCst) == self.head().load(Ordering::Relaxed)
     }
 
     pub(crate) fn consumer_disarm(&self) {

@@ -11,6 +11,7 @@ use std::fs::OpenOptions;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
+use super::assist::{Assist, ASSIST_LEN};
 use super::fastbox::{Fastbox, FASTBOX_LEN};
 use super::ring::{Ring, CONTROL_LEN};
 
@@ -21,6 +22,8 @@ const CONTROL_AREA: usize = 4096;
 /// Where the creator puts 8 random bytes for the opener to find with
 /// `process_vm_readv`, to learn whether lending works between the two.
 const PROBE_OFFSET: usize = 2 * CONTROL_LEN;
+/// Where each direction's job block for shared large copies starts.
+const ASSIST_OFFSET: usize = 2048;
 /// The size of every pair's mapping: control words, a fastbox and a ring each way.
 pub(crate) const SEGMENT_LEN: usize = CONTROL_AREA + 2 * FASTBOX_LEN + 2 * RING_CAPACITY;
 
@@ -122,6 +125,7 @@ impl Segment {
                         RING_CAPACITY,
                     ),
                     fastbox: Fastbox::new(self.base.add(CONTROL_AREA + index * FASTBOX_LEN)),
+                    assist: Assist::new(self.base.add(ASSIST_OFFSET + index * ASSIST_LEN)),
                 }
             }
         };
@@ -134,10 +138,12 @@ impl Segment {
     }
 }
 
-/// One direction of a pair: its ring and its fastbox.
+/// One direction of a pair: its ring, its fastbox, and its job block for
+/// large copies.
 pub(crate) struct OneWay {
     pub ring: Ring,
     pub fastbox: Fastbox,
+    pub assist: Assist,
 }
 
 impl Drop for Segment {
