@@ -45,9 +45,19 @@ static void osu_row(size_t size, double value) {
     fflush(stdout);
 }
 
-/* Whether a benchmark reports `size`: at least -s and at most -m. */
-static int osu_reported(const struct osu_options *o, size_t size) {
-    return size >= o->min_size && size <= o->max_size;
+/* Whether a benchmark reports `size` (at least -s, at most -m); if so, sets
+ * its rounds and lines the ranks up, ready to time it. */
+static int osu_prepare(const struct osu_options *o, size_t size, int *iterations, int *warmup) {
+    if (size < o->min_size || size > o->max_size) return 0;
+    osu_rounds(o, size, iterations, warmup);
+    MPI_Barrier(MPI_COMM_WORLD);
+    return 1;
 }
+
+/* The timed loop of every benchmark, as examples/osu/mod.rs's `time_us`:
+ * `warmup` untimed rounds, then `iterations` timed ones, from `start`. */
+#define OSU_TIMED_LOOP(iterations, warmup, start) \
+    for (int round_ = 0; round_ < (warmup) + (iterations); round_++) \
+        if (round_ == (warmup) ? ((start) = MPI_Wtime(), 1) : 1)
 
 #endif

@@ -11,13 +11,10 @@ int main(int argc, char **argv) {
     float *result = calloc(o.max_size / 4 + 1, sizeof(float));
     if (rank == 0) osu_header("Allreduce Latency Test", "Avg Latency(us)");
     for (size_t size = 4; size <= o.max_size; size *= 2) {
-        if (!osu_reported(&o, size)) continue;
         int iterations, warmup;
-        osu_rounds(&o, size, &iterations, &warmup);
-        MPI_Barrier(MPI_COMM_WORLD);
+        if (!osu_prepare(&o, size, &iterations, &warmup)) continue;
         double start = 0;
-        for (int i = 0; i < warmup + iterations; i++) {
-            if (i == warmup) start = MPI_Wtime();
+        OSU_TIMED_LOOP(iterations, warmup, start) {
             MPI_Allreduce(send, result, (int)(size / 4), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
         }
         double mine = (MPI_Wtime() - start) * 1e6 / iterations, total = 0;

@@ -10,13 +10,10 @@ int main(int argc, char **argv) {
     char *buffer = calloc(o.max_size, 1);
     if (rank == 0) osu_header("Broadcast Latency Test", "Avg Latency(us)");
     for (size_t size = 1; size <= o.max_size; size *= 2) {
-        if (!osu_reported(&o, size)) continue;
         int iterations, warmup;
-        osu_rounds(&o, size, &iterations, &warmup);
-        MPI_Barrier(MPI_COMM_WORLD);
+        if (!osu_prepare(&o, size, &iterations, &warmup)) continue;
         double start = 0;
-        for (int i = 0; i < warmup + iterations; i++) {
-            if (i == warmup) start = MPI_Wtime();
+        OSU_TIMED_LOOP(iterations, warmup, start) {
             MPI_Bcast(buffer, (int)size, MPI_CHAR, 0, MPI_COMM_WORLD);
         }
         double mine = (MPI_Wtime() - start) * 1e6 / iterations, total = 0;

@@ -14,13 +14,11 @@ int main(int argc, char **argv) {
     int peer = rank == 0 ? 1 : 0;
     if (rank == 0) osu_header("Bi-Directional Bandwidth Test", "Bandwidth (MB/s)");
     for (size_t size = 1; size <= o.max_size; size *= 2) {
-        if (!osu_reported(&o, size)) continue;
         int iterations, warmup;
-        osu_rounds(&o, size, &iterations, &warmup);
-        MPI_Barrier(MPI_COMM_WORLD);
+        if (!osu_prepare(&o, size, &iterations, &warmup)) continue;
         double start = 0;
-        for (int i = 0; i < warmup + iterations && rank < 2; i++) {
-            if (i == warmup) start = MPI_Wtime();
+        /* Ranks beyond the pair only take part in the barriers. */
+        if (rank < 2) OSU_TIMED_LOOP(iterations, warmup, start) {
             for (int w = 0; w < WINDOW; w++) MPI_Irecv(inbox + w * size, (int)size, MPI_CHAR, peer, 100, MPI_COMM_WORLD, &requests[w]);
             for (int w = 0; w < WINDOW; w++) MPI_Isend(data, (int)size, MPI_CHAR, peer, 100, MPI_COMM_WORLD, &requests[WINDOW + w]);
             MPI_Waitall(2 * WINDOW, requests, MPI_STATUSES_IGNORE);

@@ -14,13 +14,10 @@ int main(int argc, char **argv) {
     char ack = 0;
     if (rank == 0) osu_header("Bandwidth Test", "Bandwidth (MB/s)");
     for (size_t size = 1; size <= o.max_size; size *= 2) {
-        if (!osu_reported(&o, size)) continue;
         int iterations, warmup;
-        osu_rounds(&o, size, &iterations, &warmup);
-        MPI_Barrier(MPI_COMM_WORLD);
+        if (!osu_prepare(&o, size, &iterations, &warmup)) continue;
         double start = 0;
-        for (int i = 0; i < warmup + iterations; i++) {
-            if (i == warmup) start = MPI_Wtime();
+        OSU_TIMED_LOOP(iterations, warmup, start) {
             if (rank == 0) {
                 for (int w = 0; w < WINDOW; w++) MPI_Isend(data, (int)size, MPI_CHAR, 1, 100, MPI_COMM_WORLD, &requests[w]);
                 MPI_Waitall(WINDOW, requests, MPI_STATUSES_IGNORE);

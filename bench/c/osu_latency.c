@@ -9,13 +9,10 @@ int main(int argc, char **argv) {
     char *buffer = calloc(o.max_size + 1, 1);
     if (rank == 0) osu_header("Latency Test", "Latency (us)");
     for (size_t size = 0; size <= o.max_size; size = size ? size * 2 : 1) {
-        if (!osu_reported(&o, size)) continue;
         int iterations, warmup;
-        osu_rounds(&o, size, &iterations, &warmup);
-        MPI_Barrier(MPI_COMM_WORLD);
+        if (!osu_prepare(&o, size, &iterations, &warmup)) continue;
         double start = 0;
-        for (int i = 0; i < warmup + iterations; i++) {
-            if (i == warmup) start = MPI_Wtime();
+        OSU_TIMED_LOOP(iterations, warmup, start) {
             if (rank == 0) {
                 MPI_Send(buffer, (int)size, MPI_CHAR, 1, 1, MPI_COMM_WORLD);
                 MPI_Recv(buffer, (int)size, MPI_CHAR, 1, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);

@@ -15,7 +15,7 @@
 
 use std::sync::atomic::{fence, AtomicU64, Ordering};
 
-use super::lent::{copy_from_process, copy_to_process, describe};
+use super::lent::{copy_with_process, describe, Way};
 
 /// Bytes of one direction's job block.
 pub(crate) const ASSIST_LEN: usize = 128;
@@ -137,10 +137,11 @@ impl Assist {
             if failure.is_none() {
                 failure = copy_all(
                     |done| {
-                        copy_from_process(
+                        copy_with_process(
+                            Way::FromPeer,
                             pid,
-                            source + (start + done) as u64,
                             destination.add(start + done),
+                            source + (start + done) as u64,
                             n - done,
                         )
                     },
@@ -187,9 +188,10 @@ impl Assist {
             // destination is in the receiver, which waits for this chunk.
             let copied = copy_all(
                 |done| unsafe {
-                    copy_to_process(
+                    copy_with_process(
+                        Way::ToPeer,
                         pid,
-                        job.source + (start + done) as u64,
+                        (job.source + (start + done) as u64) as usize as *mut u8,
                         job.destination + (start + done) as u64,
                         n - done,
                     )

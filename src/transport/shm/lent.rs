@@ -78,10 +78,11 @@ impl LentBytes {
         } else {
             let mut done = 0;
             while done < self.len {
-                let copied = copy_from_process(
+                let copied = copy_with_process(
+                    Way::FromPeer,
                     pair.peer_pid,
-                    self.address + done as u64,
                     destination.add(done),
+                    self.address + done as u64,
                     self.len - done,
                 )
                 .map_err(|error| describe(&error))?;
@@ -114,51 +115,40 @@ impl Drop for LentBytes {
     }
 }
 
-/// One `process_vm_readv` of up to `len` bytes; how many were copied.
-///
-/// # Safety
-/// `destination` must be valid for writes of `len` bytes.
-pub(super) unsafe fn copy_from_process(
-    pid: libc::pid_t,
-    address: u64,
-    destination: *mut u8,
-    len: usize,
-) -> io::Result<usize> {
-    let local = libc::iovec {
-        iov_base: destination as *mut libc::c_void,
-        iov_len: len,
-    };
-    let remote = libc::iovec {
-        iov_base: address as usize as *mut libc::c_void,
-        iov_len: len,
-    };
-    let copied = libc::process_vm_readv(pid, &local, 1, &remote, 1, 0);
-    if copied < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(copied as usize)
+/// Which way a cross-memory copy goes.
+#[derive(Clone, Copy)]
+pub(super) enum Way {
+    /// `process_vm_readv`: from the peer's memory into ours.
+    FromPeer,
+    /// `process_vm_writev`: from our memory into the peer's.
+    ToPeer,
 }
 
-/// One `process_vm_writev` of up to `len` bytes from `source` here to
-/// `destination` in process `pid`; how many were copied.
+/// One cross-memory copy of up to `len` bytes between `local` here and
+/// `remote` in process `pid`; how many were copied.
 ///
 /// # Safety
-/// `source` must be valid for reads of `len` bytes.
-pub(super) unsafe fn copy_to_process(
+/// `local` must be valid for `len` bytes: writes when copying from the
+/// peer, reads when copying to it.
+pub(super) unsafe fn copy_with_process(
+    way: Way,
     pid: libc::pid_t,
-    source: u64,
-    destination: u64,
+    local: *mut u8,
+    remote: u64,
     len: usize,
 ) -> io::Result<usize> {
     let local = libc::iovec {
-        iov_base: source as usize as *mut libc::c_void,
+        iov_base: local as *mut libc::c_void,
         iov_len: len,
     };
     let remote = libc::iovec {
-        iov_base: destination as usize as *mut libc::c_void,
+        iov_base: remote as usize as *mut libc::c_void,
         iov_len: len,
     };
-    let copied = libc::process_vm_writev(pid, &local, 1, &remote, 1, 0);
+    let copied = match way {
+        Way::FromPeer => libc::process_vm_readv(pid, &local, 1, &remote, 1, 0),
+        Way::ToPeer => libc::process_vm_writev(pid, &local, 1, &remote, 1, 0),
+    };
     if copied < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -178,6 +168,6 @@ pub(super) fn describe(error: &io::Error) -> String {
 pub(crate) fn can_read(pid: libc::pid_t, address: u64, expected: [u8; 8]) -> bool {
     let mut found = [0u8; 8];
     // SAFETY: `found` is 8 writable bytes.
-    let copied = unsafe { copy_from_process(pid, address, found.as_mut_ptr(), 8) };
+    let copied = unsafe { copy_with_process(Way::FromPeer, pid, found.as_mut_ptr(), address, 8) };
     matches!(copied, Ok(8)) && found == expected
 }
