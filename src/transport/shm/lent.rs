@@ -64,7 +64,9 @@ impl LentBytes {
     /// `destination` must be valid for writes of `self.len` bytes.
     unsafe fn read_to(&self, destination: *mut u8) -> Result<(), String> {
         let pair = &self.pair;
-        if self.len >= ASSIST_THRESHOLD {
+        // Shared copies wait for the peer's chunks: only with a peer whose
+        // end we would notice.
+        if self.len >= ASSIST_THRESHOLD && pair.can_watch_peer() {
             let transfer = Transfer {
                 sequence: pair.next_assist_job(),
                 pid: pair.peer_pid,

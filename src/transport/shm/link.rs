@@ -54,6 +54,11 @@ impl Pair {
         }
     }
 
+    /// Whether we can tell that the peer has ended (see `peer_alive`).
+    pub(super) fn can_watch_peer(&self) -> bool {
+        self.peer_process.is_some()
+    }
+
     /// Whether the peer process still exists (true when we cannot tell).
     pub(super) fn peer_alive(&self) -> bool {
         let Some(process) = &self.peer_process else {
