@@ -61,6 +61,10 @@ impl Patience {
         }
     }
 }
+/// How many times a blocking receive polls its source alone before it
+/// receives as usual: long enough for a ping-pong's answer, short enough
+/// that other peers wait only microseconds for this rank's progress.
+const DIRECT_POLLS: u32 = 256;
 /// How many rounds of progress a waiting rank makes between looks at the clock.
 const CLOCK_EVERY: u32 = 64;
 /// Longest single sleep; bounded so a lost peer is noticed even without an event.
@@ -296,6 +300,45 @@ impl Engine {
             None => self.posted.push((id, pattern)),
         }
         id
+    }
+
+    /// The shortest way for a blocking receive into `buffer` from one source,
+    /// when nothing else waits in the engine (no posted receive, no
+    /// unexpected or matched message, nothing unsent to the source), so that
+    /// taking the source's next frame directly keeps MPI's matching order.
+    /// Polls the source's transport alone a few times; `None` when the
+    /// message was not there (or not of this shape): then receive as usual.
+    pub(crate) fn receive_direct(
+        &mut self,
+        pattern: Pattern,
+        type_tag: u64,
+        element: usize,
+        buffer: &mut [u8],
+    ) -> Option<(usize, u32, usize)> {
+        let source = pattern.source?;
+        let transport = (*self.route.get(source)?)?;
+        if !self.transports[transport].receives_direct()
+            || !self.posted.is_empty()
+            || !self.unexpected.is_empty()
+            || !self.matched.is_empty()
+            || self.lost[source].is_some()
+            || !self.transports[transport].is_flushed(source)
+        {
+            return None;
+        }
+        let accept = |header: &Header| {
+            header.context == pattern.context
+                && pattern.tag.is_none_or(|tag| tag == header.tag)
+                && header.type_tag == type_tag
+                && header.len as usize % element.max(1) == 0
+        };
+        for _ in 0..DIRECT_POLLS {
+            if let Some(header) = self.transports[transport].receive_direct(source, buffer, &accept)
+            {
+                return Some((source, header.tag, header.len as usize));
+            }
+        }
+        None
     }
 
     /// Blocks until the posted receive `id` has its message.

@@ -280,7 +280,22 @@ impl Communicator {
         source: impl Into<Source>,
         tag: impl Into<TagSelector>,
     ) -> Result<Status> {
-        let message = self.recv_message(self.context, source.into(), tag.into())?;
+        let (source, tag) = (source.into(), tag.into());
+        let pattern = self.pattern(self.context, source, tag)?;
+        let direct = self.engine.borrow_mut().receive_direct(
+            pattern,
+            slice_type_tag::<T>(),
+            std::mem::size_of::<T>(),
+            bytemuck::cast_slice_mut(buffer),
+        );
+        if let Some((world_source, tag, bytes)) = direct {
+            return Ok(Status {
+                source: self.local_rank(world_source)?,
+                tag,
+                bytes,
+            });
+        }
+        let message = self.recv_message(self.context, source, tag)?;
         self.open_slice(message, buffer)
     }
 

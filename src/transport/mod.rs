@@ -51,6 +51,25 @@ pub(crate) trait Transport {
     /// After the sleep (or the decision not to sleep).
     fn woke(&mut self) {}
 
+    /// Whether [`receive_direct`](Transport::receive_direct) can ever succeed.
+    fn receives_direct(&self) -> bool {
+        false
+    }
+
+    /// A shortcut for a receive that nothing else competes for: if the next
+    /// frame from `peer` is a whole inline message that `accept` takes (its
+    /// payload fits in `buffer`), copies the payload to the start of
+    /// `buffer`, consumes the frame and returns its header. Otherwise leaves
+    /// everything as it is for `progress`.
+    fn receive_direct(
+        &mut self,
+        _peer: usize,
+        _buffer: &mut [u8],
+        _accept: &dyn Fn(&Header) -> bool,
+    ) -> Option<Header> {
+        None
+    }
+
     /// Flushes, then tells every peer we are done and waits until each has
     /// said the same, so no message in flight is lost when the process exits.
     fn close(&mut self) -> Result<()>;

@@ -400,6 +400,48 @@ impl Link {
         Ok(())
     }
 
+    /// See [`Transport::receive_direct`]: the next frame, fastbox first as in
+    /// `receive`, straight into `buffer` if it is whole, inline and accepted.
+    pub(super) fn receive_direct(
+        &mut self,
+        buffer: &mut [u8],
+        accept: &dyn Fn(&Header) -> bool,
+    ) -> Option<Header> {
+        if self.lost.is_some() || self.peer_closed.is_some() || self.partial.is_some() {
+            return None;
+        }
+        let incoming = &self.pair.incoming;
+        if let Some(len) = incoming.fastbox.waiting().ok()? {
+            let header = self
+                .header(|offset, out| incoming.fastbox.peek(offset, out))
+                .ok()?;
+            let body = buffer.get_mut(..header.len as usize)?;
+            if header.kind != KIND_DATA || frame_len(&header) != len || !accept(&header) {
+                return None;
+            }
+            incoming.fastbox.peek(HEADER_LEN, body);
+            incoming.fastbox.release();
+            return Some(header);
+        }
+        let available = incoming.ring.available();
+        if available < HEADER_LEN {
+            return None;
+        }
+        let header = self
+            .header(|offset, out| incoming.ring.peek(offset, out))
+            .ok()?;
+        let body = buffer.get_mut(..header.len as usize)?;
+        if header.kind != KIND_DATA || available < frame_len(&header) || !accept(&header) {
+            return None;
+        }
+        incoming.ring.peek(HEADER_LEN, body);
+        incoming.ring.consume(frame_len(&header));
+        if incoming.ring.producer_needs_wakeup() {
+            self.pair.ring_doorbell();
+        }
+        Some(header)
+    }
+
     /// The checked header of the next frame, read through `peek`.
     fn header(&self, peek: impl Fn(usize, &mut [u8])) -> Result<Header, String> {
         let mut head = [0u8; HEADER_LEN];

@@ -133,6 +133,22 @@ impl Transport for ShmTransport {
         self.check_control = true;
     }
 
+    fn receives_direct(&self) -> bool {
+        true
+    }
+
+    fn receive_direct(
+        &mut self,
+        peer: usize,
+        buffer: &mut [u8],
+        accept: &dyn Fn(&Header) -> bool,
+    ) -> Option<Header> {
+        self.links
+            .get_mut(peer)?
+            .as_mut()?
+            .receive_direct(buffer, accept)
+    }
+
     fn close(&mut self) -> Result<()> {
         // What is still queued must reach the rings, and lent buffers must
         // be read; what is in a ring survives us, as the peer keeps the

@@ -297,3 +297,57 @@ fn dying_peer(port: &str) {
     println!("half-sent");
     thread::sleep(Duration::from_secs(60));
 }
+
+#[test]
+fn a_direct_receive_takes_only_the_next_frame_and_only_when_nothing_waits() {
+    let tagged = |tag: u32| Pattern {
+        context: CONTEXT,
+        source: Some(1),
+        tag: Some(tag),
+    };
+    pair(
+        move |mut engine| {
+            let mut buffer = [0u8; 16];
+            // The first frame is "first" (tag 1): a direct receive of tag 2
+            // must not take it, nor skip it.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while engine
+                .receive_direct(tagged(1), 0, 1, &mut buffer)
+                .is_none()
+            {
+                assert!(Instant::now() < deadline, "the first message never came");
+            }
+            assert_eq!(&buffer[..5], b"first");
+            thread::sleep(Duration::from_millis(50));
+            assert_eq!(engine.receive_direct(tagged(3), 0, 1, &mut buffer), None);
+            assert_eq!(receive(&mut engine, 1, 3).expect("tag 3"), b"third");
+            engine
+                .send(1, CONTEXT, 5, 0, b"go", false)
+                .expect("send go");
+            engine.wait_flushed(1).expect("flush");
+            thread::sleep(Duration::from_millis(50));
+            // "second" (tag 2) waits in the unexpected queue; "fourth", also
+            // tag 2, is next on the link: taking it directly would overtake.
+            assert_eq!(engine.receive_direct(tagged(2), 0, 1, &mut buffer), None);
+            assert_eq!(receive(&mut engine, 1, 2).expect("tag 2"), b"second");
+            // A payload larger than the buffer, or of another type, is left
+            // for the usual receive to report.
+            let mut small = [0u8; 2];
+            assert_eq!(engine.receive_direct(tagged(2), 0, 1, &mut small), None);
+            assert_eq!(engine.receive_direct(tagged(2), 99, 1, &mut buffer), None);
+            assert_eq!(receive(&mut engine, 1, 2).expect("tag 2"), b"fourth");
+        },
+        |mut engine| {
+            for (tag, text) in [(1, "first"), (2, "second"), (3, "third"), (2, "fourth")] {
+                if text == "fourth" {
+                    // Only once "second" sits in the receiver's engine.
+                    receive(&mut engine, 0, 5).expect("go");
+                }
+                engine
+                    .send(0, CONTEXT, tag, 0, text.as_bytes(), false)
+                    .expect("send");
+                engine.wait_flushed(0).expect("flush");
+            }
+        },
+    );
+}
