@@ -33,6 +33,10 @@ pub enum TagSelector {
     Any,
 }
 
+/// Serde values up to this size may be received the short way, through a
+/// buffer on the stack.
+const DIRECT_VALUE_BYTES: usize = 256;
+
 /// Receive from whichever rank sends first.
 pub const ANY_SOURCE: Source = Source::Any;
 /// Receive a message with any tag.
@@ -109,6 +113,32 @@ impl Communicator {
                 TagSelector::Any => None,
             },
         })
+    }
+
+    /// A blocking receive the short way, when the engine allows it (see
+    /// `Engine::receive_direct`): the message's payload is in `buffer`.
+    fn receive_direct(
+        &self,
+        source: Source,
+        tag: TagSelector,
+        type_tag: u64,
+        element: usize,
+        buffer: &mut [u8],
+    ) -> Result<Option<Status>> {
+        let pattern = self.pattern(self.context, source, tag)?;
+        let direct = self
+            .engine
+            .borrow_mut()
+            .receive_direct(pattern, type_tag, element, buffer);
+        direct
+            .map(|(world_source, tag, bytes)| {
+                Ok(Status {
+                    source: self.local_rank(world_source)?,
+                    tag,
+                    bytes,
+                })
+            })
+            .transpose()
     }
 
     fn status_of(&self, message: &Incoming) -> Result<Status> {
@@ -222,7 +252,16 @@ impl Communicator {
         source: impl Into<Source>,
         tag: impl Into<TagSelector>,
     ) -> Result<(T, Status)> {
-        let message = self.recv_message(self.context, source.into(), tag.into())?;
+        let (source, tag) = (source.into(), tag.into());
+        // Small values may come the short way (see `recv_into`), through a
+        // buffer on the stack.
+        let mut small = [0u8; DIRECT_VALUE_BYTES];
+        if let Some(status) =
+            self.receive_direct(source, tag, value_type_tag::<T>(), 1, &mut small)?
+        {
+            return Ok((decode(&small[..status.bytes])?, status));
+        }
+        let message = self.recv_message(self.context, source, tag)?;
         self.open_value(message)
     }
 
@@ -281,19 +320,12 @@ impl Communicator {
         tag: impl Into<TagSelector>,
     ) -> Result<Status> {
         let (source, tag) = (source.into(), tag.into());
-        let pattern = self.pattern(self.context, source, tag)?;
-        let direct = self.engine.borrow_mut().receive_direct(
-            pattern,
-            slice_type_tag::<T>(),
-            std::mem::size_of::<T>(),
-            bytemuck::cast_slice_mut(buffer),
-        );
-        if let Some((world_source, tag, bytes)) = direct {
-            return Ok(Status {
-                source: self.local_rank(world_source)?,
-                tag,
-                bytes,
-            });
+        let element = std::mem::size_of::<T>();
+        let bytes: &mut [u8] = bytemuck::cast_slice_mut(buffer);
+        if let Some(status) =
+            self.receive_direct(source, tag, slice_type_tag::<T>(), element, bytes)?
+        {
+            return Ok(status);
         }
         let message = self.recv_message(self.context, source, tag)?;
         self.open_slice(message, buffer)
