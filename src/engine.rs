@@ -61,10 +61,6 @@ impl Patience {
         }
     }
 }
-/// How many times a blocking receive polls its source alone before it
-/// receives as usual: long enough for a ping-pong's answer, short enough
-/// that other peers wait only microseconds for this rank's progress.
-const DIRECT_POLLS: u32 = 256;
 /// How many rounds of progress a waiting rank makes between looks at the clock.
 const CLOCK_EVERY: u32 = 64;
 /// Longest single sleep; bounded so a lost peer is noticed even without an event.
@@ -306,8 +302,9 @@ impl Engine {
     /// when nothing else waits in the engine (no posted receive, no
     /// unexpected or matched message, nothing unsent to the source), so that
     /// taking the source's next frame directly keeps MPI's matching order.
-    /// Polls the source's transport alone a few times; `None` when the
-    /// message was not there (or not of this shape): then receive as usual.
+    /// Polls the source's transport alone a few times (as many as it says);
+    /// `None` when the message was not there (or not of this shape): then
+    /// receive as usual.
     pub(crate) fn receive_direct(
         &mut self,
         pattern: Pattern,
@@ -317,7 +314,8 @@ impl Engine {
     ) -> Option<(usize, u32, usize)> {
         let source = pattern.source?;
         let transport = (*self.route.get(source)?)?;
-        if !self.transports[transport].receives_direct()
+        let polls = self.transports[transport].direct_polls();
+        if polls == 0
             || !self.posted.is_empty()
             || !self.unexpected.is_empty()
             || !self.matched.is_empty()
@@ -332,7 +330,7 @@ impl Engine {
                 && header.type_tag == type_tag
                 && header.len as usize % element.max(1) == 0
         };
-        for _ in 0..DIRECT_POLLS {
+        for _ in 0..polls {
             if let Some(header) = self.transports[transport].receive_direct(source, buffer, &accept)
             {
                 return Some((source, header.tag, header.len as usize));

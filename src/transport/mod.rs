@@ -51,9 +51,11 @@ pub(crate) trait Transport {
     /// After the sleep (or the decision not to sleep).
     fn woke(&mut self) {}
 
-    /// Whether [`receive_direct`](Transport::receive_direct) can ever succeed.
-    fn receives_direct(&self) -> bool {
-        false
+    /// How many times a blocking receive tries
+    /// [`receive_direct`](Transport::receive_direct) before it receives as
+    /// usual; 0 when the transport has no such shortcut.
+    fn direct_polls(&self) -> u32 {
+        0
     }
 
     /// A shortcut for a receive that nothing else competes for: if the next

@@ -28,6 +28,9 @@ use crate::error::{Error, Result};
 const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long one connection attempt to one address may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How many reads a blocking receive tries on its source's socket before it
+/// receives as usual (see `Transport::receive_direct`): each is a system call.
+const DIRECT_POLLS: u32 = 16;
 /// Size of each connection's read buffer; larger payloads are read in place.
 const READ_BUFFER: usize = 256 * 1024;
 
@@ -275,6 +278,24 @@ impl Transport for TcpTransport {
     fn prepare_to_sleep(&mut self, fds: &mut Vec<libc::pollfd>) -> bool {
         self.add_fds(fds);
         true
+    }
+
+    fn direct_polls(&self) -> u32 {
+        DIRECT_POLLS
+    }
+
+    fn receive_direct(
+        &mut self,
+        peer: usize,
+        buffer: &mut [u8],
+        accept: &dyn Fn(&Header) -> bool,
+    ) -> Option<Header> {
+        let link = self.links.get_mut(peer)?.as_mut()?;
+        if link.lost {
+            return None;
+        }
+        link.reader
+            .take_direct(&mut link.stream, peer, buffer, accept)
     }
 
     fn close(&mut self) -> Result<()> {
@@ -539,11 +560,15 @@ impl FrameReader {
         peer: usize,
         events: &mut Vec<Event>,
     ) -> io::Result<ReadOutcome> {
+        // A read that returns less than asked for has emptied the socket:
+        // reading again would only cost a system call to learn so.
+        let mut drained = false;
         loop {
             if let Some((header, mut payload)) = self.partial.take() {
+                let wanted = payload.capacity() - payload.len();
                 match read_into_spare(stream, &mut payload) {
                     Ok(0) => return Ok(ReadOutcome::Closed),
-                    Ok(_) => {}
+                    Ok(n) => drained = n < wanted,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         self.partial = Some((header, payload));
                         return Ok(ReadOutcome::Open);
@@ -555,6 +580,9 @@ impl FrameReader {
                     events.push(Event::Message(header, payload));
                 } else {
                     self.partial = Some((header, payload));
+                    if drained {
+                        return Ok(ReadOutcome::Open);
+                    }
                 }
                 continue;
             }
@@ -562,19 +590,75 @@ impl FrameReader {
             if self.partial.is_some() {
                 continue;
             }
+            if drained {
+                return Ok(ReadOutcome::Open);
+            }
             if self.start > 0 {
                 self.buffer.copy_within(self.start..self.end, 0);
                 self.end -= self.start;
                 self.start = 0;
             }
+            let wanted = self.buffer.len() - self.end;
             match stream.read(&mut self.buffer[self.end..]) {
                 Ok(0) => return Ok(ReadOutcome::Closed),
-                Ok(n) => self.end += n,
+                Ok(n) => {
+                    self.end += n;
+                    drained = n < wanted;
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(ReadOutcome::Open),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// See [`Transport::receive_direct`]: the next frame straight into
+    /// `out`, if it is whole in the buffer (after at most one read) and
+    /// accepted. Anything else stays for `read_from`.
+    fn take_direct(
+        &mut self,
+        stream: &mut TcpStream,
+        peer: usize,
+        out: &mut [u8],
+        accept: &dyn Fn(&Header) -> bool,
+    ) -> Option<Header> {
+        if self.partial.is_some() {
+            return None;
+        }
+        if self.end - self.start < HEADER_LEN || !self.whole_frame_buffered() {
+            if self.start > 0 {
+                self.buffer.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+            // A closed or failed socket is for `read_from` to report.
+            match stream.read(&mut self.buffer[self.end..]) {
+                Ok(n) if n > 0 => self.end += n,
+                _ => return None,
+            }
+        }
+        if self.end - self.start < HEADER_LEN || !self.whole_frame_buffered() {
+            return None;
+        }
+        let header: Header =
+            bytemuck::pod_read_unaligned(&self.buffer[self.start..self.start + HEADER_LEN]);
+        header.check(peer, &[KIND_DATA]).ok()?;
+        let len = header.len as usize;
+        let target = out.get_mut(..len)?;
+        if !accept(&header) {
+            return None;
+        }
+        let body = self.start + HEADER_LEN;
+        target.copy_from_slice(&self.buffer[body..body + len]);
+        self.start = body + len;
+        Some(header)
+    }
+
+    /// Whether the buffer holds the next frame whole (its header is there).
+    fn whole_frame_buffered(&self) -> bool {
+        let header: Header =
+            bytemuck::pod_read_unaligned(&self.buffer[self.start..self.start + HEADER_LEN]);
+        (self.end - self.start - HEADER_LEN) as u64 >= header.len
     }
 
     /// Emits every whole frame in the buffer; starts an in-place read for a
@@ -608,5 +692,93 @@ impl FrameReader {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(tag: u32, payload: &[u8]) -> Vec<u8> {
+        let header = Header {
+            len: payload.len() as u64,
+            type_tag: 0,
+            context: 1,
+            tag,
+            source: 3,
+            kind: KIND_DATA,
+        };
+        let mut bytes = bytemuck::bytes_of(&header).to_vec();
+        bytes.extend_from_slice(payload);
+        bytes
+    }
+
+    /// A connected pair of sockets; the receiving end is non-blocking.
+    fn sockets() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
+        let sender = TcpStream::connect(listener.local_addr().expect("address")).expect("connect");
+        let (receiver, _) = listener.accept().expect("accept");
+        receiver.set_nonblocking(true).expect("non-blocking");
+        (sender, receiver)
+    }
+
+    /// Tries `take_direct` until the frame is there (or a deadline passes).
+    fn take(
+        reader: &mut FrameReader,
+        stream: &mut TcpStream,
+        out: &mut [u8],
+        tag: u32,
+    ) -> Option<Header> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let taken = reader.take_direct(stream, 3, out, &|h: &Header| h.tag == tag);
+            if taken.is_some() || Instant::now() > deadline {
+                return taken;
+            }
+            if reader.end - reader.start >= HEADER_LEN && reader.whole_frame_buffered() {
+                return None;
+            }
+        }
+    }
+
+    #[test]
+    fn a_direct_read_takes_only_the_next_whole_accepted_frame() {
+        let (mut sender, mut receiver) = sockets();
+        let mut reader = FrameReader::new();
+        sender.write_all(&frame(7, b"seven")).expect("write");
+        let mut out = [0u8; 8];
+        let header = take(&mut reader, &mut receiver, &mut out, 7).expect("taken");
+        assert_eq!((header.tag, &out[..5]), (7, &b"seven"[..]));
+
+        // Another tag, then one too large for `out`: both are left for the
+        // usual path, in order.
+        sender.write_all(&frame(8, b"eight")).expect("write");
+        sender
+            .write_all(&frame(7, b"too large for out"))
+            .expect("write");
+        assert_eq!(take(&mut reader, &mut receiver, &mut out, 7), None);
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(
+            take(&mut reader, &mut receiver, &mut out, 8),
+            Some(frame_header(8, 5))
+        );
+        assert_eq!(take(&mut reader, &mut receiver, &mut out, 7), None);
+        let mut events = Vec::new();
+        reader
+            .read_from(&mut receiver, 3, &mut events)
+            .expect("read the rest");
+        match events.as_slice() {
+            [Event::Message(header, payload)] => {
+                assert_eq!(
+                    (header.tag, payload.as_slice()),
+                    (7, &b"too large for out"[..])
+                )
+            }
+            _ => panic!("expected the large frame, got {} events", events.len()),
+        }
+    }
+
+    fn frame_header(tag: u32, len: u64) -> Header {
+        bytemuck::pod_read_unaligned(&frame(tag, &vec![0; len as usize])[..HEADER_LEN])
     }
 }

@@ -28,6 +28,10 @@ use self::link::Link;
 use super::{poll, Event, Header, Transport};
 use crate::error::{Error, Result};
 
+/// How many times a blocking receive polls its source's link before it
+/// receives as usual: long enough for a ping-pong's answer, short enough
+/// that other peers wait only microseconds for this rank's progress.
+const DIRECT_POLLS: u32 = 256;
 /// How many progress calls may pass without looking at the control sockets,
 /// so a busy rank that never sleeps still notices a peer that died.
 const CONTROL_CHECK_INTERVAL: u32 = 1024;
@@ -133,8 +137,8 @@ impl Transport for ShmTransport {
         self.check_control = true;
     }
 
-    fn receives_direct(&self) -> bool {
-        true
+    fn direct_polls(&self) -> u32 {
+        DIRECT_POLLS
     }
 
     fn receive_direct(
