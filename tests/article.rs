@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::Duration;
 
-use bramble_testbed::{KeyMode, Testbed};
+use bramble_testbed::Testbed;
 use common::{bramble, example, run};
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -18,11 +18,7 @@ const LIMIT: Duration = Duration::from_secs(120);
 fn from_bare_pis_to_a_bramble() {
     let bed = Testbed::builder()
         .hosts(3)
-        .names(|_| "raspberrypi".to_string())
-        .keys(KeyMode::None)
-        .etc_hosts(false)
-        .root_password("raspberry")
-        .empty_usr_local_bin(true)
+        .freshly_flashed()
         .build()
         .expect("build the testbed (needs root, iproute2, openssh-server, sshpass, openssl)");
     let head = bed.host(0);

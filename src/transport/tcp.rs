@@ -625,7 +625,7 @@ impl FrameReader {
         if self.partial.is_some() {
             return None;
         }
-        if self.end - self.start < HEADER_LEN || !self.whole_frame_buffered() {
+        if self.whole_buffered_frame().is_none() {
             if self.start > 0 {
                 self.buffer.copy_within(self.start..self.end, 0);
                 self.end -= self.start;
@@ -637,11 +637,7 @@ impl FrameReader {
                 _ => return None,
             }
         }
-        if self.end - self.start < HEADER_LEN || !self.whole_frame_buffered() {
-            return None;
-        }
-        let header: Header =
-            bytemuck::pod_read_unaligned(&self.buffer[self.start..self.start + HEADER_LEN]);
+        let header = self.whole_buffered_frame()?;
         header.check(peer, &[KIND_DATA]).ok()?;
         let len = header.len as usize;
         let target = out.get_mut(..len)?;
@@ -654,11 +650,14 @@ impl FrameReader {
         Some(header)
     }
 
-    /// Whether the buffer holds the next frame whole (its header is there).
-    fn whole_frame_buffered(&self) -> bool {
+    /// The header of the next frame, if the buffer holds that frame whole.
+    fn whole_buffered_frame(&self) -> Option<Header> {
+        if self.end - self.start < HEADER_LEN {
+            return None;
+        }
         let header: Header =
             bytemuck::pod_read_unaligned(&self.buffer[self.start..self.start + HEADER_LEN]);
-        (self.end - self.start - HEADER_LEN) as u64 >= header.len
+        ((self.end - self.start - HEADER_LEN) as u64 >= header.len).then_some(header)
     }
 
     /// Emits every whole frame in the buffer; starts an in-place read for a
@@ -735,7 +734,7 @@ mod tests {
             if taken.is_some() || Instant::now() > deadline {
                 return taken;
             }
-            if reader.end - reader.start >= HEADER_LEN && reader.whole_frame_buffered() {
+            if reader.whole_buffered_frame().is_some() {
                 return None;
             }
         }

@@ -39,11 +39,7 @@ fn shell(host: &Host, script: &str) -> String {
 fn setup_from_cloned_cards_renames_and_a_second_run_changes_nothing() {
     let bed = Testbed::builder()
         .hosts(3)
-        .names(|_| "raspberrypi".to_string())
-        .keys(KeyMode::None)
-        .etc_hosts(false)
-        .root_password("raspberry")
-        .empty_usr_local_bin(true)
+        .freshly_flashed()
         .build()
         .expect("build the testbed");
     let addresses: Vec<String> = bed

@@ -105,6 +105,17 @@ impl Builder {
         self
     }
 
+    /// Hosts as a user's Pis are after flashing (or cloning) their SD cards:
+    /// all named `raspberrypi`, no SSH keys, no other host in `/etc/hosts`,
+    /// root's password `raspberry`, nothing installed in `/usr/local/bin`.
+    pub fn freshly_flashed(self) -> Self {
+        self.names(|_| "raspberrypi".to_string())
+            .keys(KeyMode::None)
+            .etc_hosts(false)
+            .root_password("raspberry")
+            .empty_usr_local_bin(true)
+    }
+
     /// Builds the testbed, or says why it cannot be built.
     pub fn build(self) -> Result<Testbed> {
         Testbed::build(self)
